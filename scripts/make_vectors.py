@@ -1,0 +1,251 @@
+"""Make the known-answer test vectors in tests/vectors/ (run: make vectors).
+
+Every input is fixed (keys, ids, nonces, passwords), so the output is the same on every
+run; tests/crypto/test_vectors.py checks that the files, this script and the crypto core
+agree, and the web client checks the same files in the browser. Byte strings are hex.
+Envelopes are sealed here with :func:`coffre.crypto.envelope.seal` and the context layout
+written out from docs/crypto.md, then opened in the tests with the high-level functions,
+so a drift between the spec and the code shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from coffre.crypto import account as ca
+from coffre.crypto import nodes as cn
+from coffre.crypto import stream as cs
+from coffre.crypto.envelope import Purpose, seal
+from coffre.crypto.identity import Identity
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "vectors"
+
+
+def fixed(label: str, n: int) -> bytes:
+    """Deterministic test bytes: the first n bytes of SHA-256 chains over ``label``."""
+    out = b""
+    block = label.encode()
+    while len(out) < n:
+        block = hashlib.sha256(block).digest()
+        out += block
+    return out[:n]
+
+
+def h(b: bytes) -> str:
+    return b.hex()
+
+
+def kdf_vectors() -> list[dict[str, Any]]:
+    vectors = []
+    for password in ("correct horse battery staple", "caf\u00e9 \U0001f512"):
+        params = ca.KdfParams(3, 65536, 1, fixed(f"salt {password}", 16))
+        secrets = ca.derive_login_secrets(password, params)
+        vectors.append(
+            {
+                "password": password,
+                "password_utf8_nfc": h(ca.normalize_password(password)),
+                "time_cost": params.time_cost,
+                "memory_kib": params.memory_kib,
+                "lanes": params.lanes,
+                "salt": h(params.salt),
+                "params_encoded": h(params.encode()),
+                "auth_secret": h(secrets.auth_secret),
+                "kek": h(secrets.kek),
+                "auth_hash": h(ca.auth_hash(secrets.auth_secret)),
+            }
+        )
+    return vectors
+
+
+def envelope_vectors() -> list[dict[str, Any]]:
+    vectors = []
+    for purpose in Purpose:
+        key = fixed(f"key {purpose.value}", 32)
+        context = fixed(f"context {purpose.value}", 33)
+        nonce = fixed(f"nonce {purpose.value}", 12)
+        plaintext = f"plaintext for {purpose.value}".encode()
+        vectors.append(
+            {
+                "purpose": purpose.value,
+                "key": h(key),
+                "context": h(context),
+                "nonce": h(nonce),
+                "plaintext": h(plaintext),
+                "sealed": h(seal(key, purpose, context, plaintext, nonce=nonce)),
+            }
+        )
+    return vectors
+
+
+def account_vectors() -> dict[str, Any]:
+    params = ca.KdfParams(3, 65536, 1, fixed("account salt", 16))
+    kek = fixed("kek", 32)
+    user_id, root_id = fixed("user id", 16), fixed("root id", 16)
+    master_key, root_key = fixed("master key", 32), fixed("root key", 32)
+    identity = Identity(user_id, fixed("x25519 private", 32), fixed("ed25519 private", 32))
+    statement = identity.public.statement()
+    return {
+        "user_id": h(user_id),
+        "params_encoded": h(params.encode()),
+        "kek": h(kek),
+        "master_key": h(master_key),
+        "master_key_sealed": h(
+            seal(
+                kek,
+                Purpose.MASTER_KEY,
+                user_id + params.encode(),
+                master_key,
+                nonce=fixed("n1", 12),
+            )
+        ),
+        "x25519_private": h(identity.x25519_private),
+        "ed25519_private": h(identity.ed25519_private),
+        "identity_keys_sealed": h(
+            seal(
+                master_key,
+                Purpose.IDENTITY_KEYS,
+                user_id,
+                identity.x25519_private + identity.ed25519_private,
+                nonce=fixed("n2", 12),
+            )
+        ),
+        "x25519_public": h(identity.public.x25519),
+        "ed25519_public": h(identity.public.ed25519),
+        "public_statement": h(statement),
+        "published": h(identity.publish()),
+        "fingerprint": identity.public.fingerprint(),
+        "root_id": h(root_id),
+        "root_key": h(root_key),
+        "root_key_sealed": h(
+            seal(master_key, Purpose.ROOT_KEY, user_id + root_id, root_key, nonce=fixed("n3", 12))
+        ),
+        "recovery_key": ca.encode_recovery_key(master_key),
+        "recovery_verifier": h(ca.recovery_verifier(master_key)),
+    }
+
+
+def node_vectors() -> dict[str, Any]:
+    parent_key, node_key = fixed("parent key", 32), fixed("node key", 32)
+    node_id, parent_id, version_id = (
+        fixed("node id", 16),
+        fixed("parent id", 16),
+        fixed("version id", 16),
+    )
+    kind = cn.Kind.FILE
+    name = "Rapport d'activit\u00e9 2026.pdf"
+    ctx = node_id + parent_id + bytes([kind])
+    info = cn.VersionInfo(
+        content_key=fixed("content key", 32),
+        content_id=fixed("content id", 16),
+        size=3_000_000,
+        mtime_ms=1_795_651_200_000,
+        media_type="application/pdf",
+        content_hash=fixed("content hash", 32),
+    )
+    version_plain = (
+        info.content_key
+        + info.content_id
+        + cn.pack_json(
+            {
+                "size": info.size,
+                "mtime": info.mtime_ms,
+                "type": info.media_type,
+                "hash": h(info.content_hash),
+            }
+        )
+    )
+    return {
+        "parent_key": h(parent_key),
+        "node_key": h(node_key),
+        "node_id": h(node_id),
+        "parent_id": h(parent_id),
+        "version_id": h(version_id),
+        "kind": int(kind),
+        "name": name,
+        "node_key_sealed": h(
+            seal(parent_key, Purpose.NODE_KEY, ctx, node_key, nonce=fixed("n4", 12))
+        ),
+        "meta_plaintext": h(cn.pack_json({"name": name})),
+        "meta_sealed": h(
+            seal(
+                node_key,
+                Purpose.NODE_META,
+                ctx,
+                cn.pack_json({"name": name}),
+                nonce=fixed("n5", 12),
+            )
+        ),
+        "name_tag": h(cn.name_tag(parent_key, name)),
+        "version": {
+            "content_key": h(info.content_key),
+            "content_id": h(info.content_id),
+            "size": info.size,
+            "mtime_ms": info.mtime_ms,
+            "media_type": info.media_type,
+            "content_hash": h(info.content_hash),
+        },
+        "version_plaintext": h(version_plain),
+        "version_sealed": h(
+            seal(
+                node_key,
+                Purpose.VERSION,
+                node_id + version_id,
+                version_plain,
+                nonce=fixed("n6", 12),
+            )
+        ),
+    }
+
+
+def stream_vectors() -> list[dict[str, Any]]:
+    vectors = []
+    for size, chunk_size in ((0, 16), (5, 16), (16, 16), (40, 16), (1000, 64)):
+        key, content_id = fixed(f"ck {size}", 32), fixed(f"cid {size}", 16)
+        plaintext = fixed(f"plaintext {size}", size)
+        header, chunks = cs.encrypt_all(key, content_id, plaintext, chunk_size)
+        digests = [
+            cs.chunk_digest(plaintext[i : i + chunk_size])
+            for i in range(0, max(size, 1), chunk_size)
+        ]
+        vectors.append(
+            {
+                "content_key": h(key),
+                "content_id": h(content_id),
+                "chunk_size": chunk_size,
+                "plaintext": h(plaintext),
+                "header": h(header),
+                "chunks": [h(c) for c in chunks],
+                "content_hash": h(cs.content_hash(digests)),
+            }
+        )
+    return vectors
+
+
+def build() -> dict[str, Any]:
+    return {
+        "kdf.json": kdf_vectors(),
+        "envelope.json": envelope_vectors(),
+        "account.json": account_vectors(),
+        "nodes.json": node_vectors(),
+        "stream.json": stream_vectors(),
+    }
+
+
+def render(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, value in build().items():
+        (OUT / name).write_text(render(value), encoding="utf-8")
+        print(f"wrote {OUT / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ``coffre`` command line."""

@@ -1,0 +1,74 @@
+"""What every command needs: the server's address, the session, passwords, the drive."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+import click
+
+from coffre.client.account import AccountKeys, open_keys
+from coffre.client.api import Api
+from coffre.client.drive import Drive
+from coffre.client.state import SavedSession, load_session
+from coffre.errors import Unauthenticated, UsageError
+
+DEFAULT_SERVER = "http://127.0.0.1:8080"
+
+
+@dataclass
+class CliContext:
+    server_option: str | None
+    _stdin_lines: list[str] | None = field(default=None, repr=False)
+
+    def server(self, session: SavedSession | None = None) -> str:
+        return (
+            self.server_option or (session.server if session else None) or DEFAULT_SERVER
+        ).rstrip("/")
+
+    def api(self, token: str | None = None) -> Api:
+        return Api(self.server(), token=token)
+
+    def session(self) -> SavedSession:
+        session = load_session()
+        if session is None:
+            raise Unauthenticated("not_logged_in", "not logged in; run 'coffre login EMAIL' first")
+        if self.server_option and self.server_option.rstrip("/") != session.server:
+            raise Unauthenticated(
+                "not_logged_in",
+                f"logged in to {session.server}, not {self.server_option}; log in there first",
+            )
+        return session
+
+    def drive(self) -> Drive:
+        session = self.session()
+        api = Api(session.server, token=session.token)
+        keys: AccountKeys = open_keys(session.master_key, api.keys())
+        return Drive(api, keys)
+
+    # -- secrets from the user ------------------------------------------------------------
+
+    def stdin_line(self, what: str) -> str:
+        if self._stdin_lines is None:
+            self._stdin_lines = sys.stdin.read().splitlines()
+        if not self._stdin_lines:
+            raise UsageError(f"expected the {what} on standard input")
+        return self._stdin_lines.pop(0)
+
+    def secret(self, what: str, env: str, *, from_stdin: bool, confirm: bool = False) -> str:
+        """A password: from standard input, the environment, or a prompt, in that order."""
+        if from_stdin:
+            value = self.stdin_line(what)
+        elif os.environ.get(env):
+            value = os.environ[env]
+        elif sys.stdin.isatty():
+            value = click.prompt(what.capitalize(), hide_input=True, confirmation_prompt=confirm)
+        else:
+            raise UsageError(f"no {what}: use --password-stdin, set {env}, or run in a terminal")
+        if not value:
+            raise UsageError(f"the {what} is empty")
+        return value
+
+
+pass_cli = click.make_pass_decorator(CliContext)

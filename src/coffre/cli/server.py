@@ -1,0 +1,53 @@
+"""``coffre serve``: run the server."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from coffre.server.config import DOCS, Settings
+
+
+def _settings_help() -> str:
+    lines = ["Every setting can also be given in the environment:\n\n\b"]
+    lines += [f"  {s.env:34} {s.help}" for s in DOCS.values()]
+    return "\n".join(lines)
+
+
+@click.command(epilog=_settings_help())
+@click.option("--host", help="Address to listen on (COFFRE_HOST; default 127.0.0.1).")
+@click.option("--port", type=int, help="TCP port (COFFRE_PORT; default 8080).")
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the embedded database and blobs (COFFRE_DATA; default ./coffre-data).",
+)
+@click.option("--access-log", is_flag=True, help="Log every request.")
+def serve(host: str | None, port: int | None, data: Path | None, access_log: bool) -> None:
+    """Run the Coffre server (embedded default: SQLite and blobs in the data folder)."""
+    import uvicorn
+
+    from coffre.server.app import create_app
+
+    settings = Settings.from_env(host=host, port=port, data_dir=data)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app = create_app(settings)
+    click.echo(
+        f"Coffre serving on http://{settings.host}:{settings.port} "
+        f"(database {settings.resolved_database_url}, blobs {settings.resolved_blobs})",
+        err=True,
+    )
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=access_log,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )

@@ -1,0 +1,177 @@
+"""Transfer commands: put, get, cat."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from coffre.cli.context import CliContext, pass_cli
+from coffre.cli.output import progress
+from coffre.client.download import Downloader
+from coffre.client.drive import Drive, Entry, Tree, split_path
+from coffre.client.upload import SmallJob, Uploader
+from coffre.crypto.nodes import check_name
+from coffre.errors import Conflict, LocalError, NotFound, UsageError
+
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+WORKERS = 4
+
+
+def _local_name(path: Path) -> str:
+    name = path.resolve().name if path.name in ("", ".", "..") else path.name
+    return check_name(name)
+
+
+def _plan_put(drive: Drive, locals_: list[Path], remote: str) -> list[tuple[Path, Entry, str]]:
+    """(local, remote folder, remote name) for each source, by cp's rules."""
+    target = drive.resolve_or_none(remote)
+    if target is not None and target.is_folder:
+        return [(p, target, _local_name(p)) for p in locals_]
+    if len(locals_) > 1:
+        raise UsageError(f"{remote}: not an existing folder (needed for several sources)")
+    parts = split_path(remote)
+    if not parts:
+        raise UsageError("the root folder cannot be replaced")
+    parent = drive.resolve("/".join(parts[:-1]))
+    if not parent.is_folder:
+        raise Conflict("not_a_folder", f"{remote}: the parent is a file")
+    return [(locals_[0], parent, parts[-1])]
+
+
+def _local_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("remote")
+@quiet_option
+@pass_cli
+def put(cli: CliContext, sources: tuple[Path, ...], remote: str, quiet: bool) -> None:
+    """Upload files and folders (recursively) to REMOTE.
+
+    Into REMOTE if it is a folder; otherwise as REMOTE. A file whose name exists becomes
+    a new version of it.
+    """
+    for source in sources:
+        if not source.exists():
+            raise LocalError(f"{source}: no such file or folder")
+    drive = cli.drive()
+    plan = _plan_put(drive, list(sources), remote)
+    total = sum(_local_size(p) for p in sources)
+    with progress(total, "uploading", quiet=quiet) as advance:
+        uploader = Uploader(drive, workers=WORKERS, progress=advance)
+        for local, folder, name in plan:
+            existing = drive.child(folder, name)
+            if local.is_dir():
+                _put_folder(drive, uploader, local, folder, name, existing)
+            else:
+                uploader.put(local, folder, name, existing)
+
+
+def _put_folder(
+    drive: Drive, uploader: Uploader, local: Path, parent: Entry, name: str, existing: Entry | None
+) -> None:
+    if existing is not None and not existing.is_folder:
+        raise Conflict("exists", f"{name}: a file with this name is in the way")
+    top = existing or drive.mkdir(parent, name)
+    small: list[SmallJob] = []
+    stack: list[tuple[Path, Entry, bool]] = [(local, top, existing is None)]
+    while stack:
+        folder_path, folder, fresh = stack.pop()
+        present = {} if fresh else {e.name: e for e in drive.children(folder)}
+        for child in sorted(folder_path.iterdir()):
+            if child.is_symlink():
+                continue
+            child_name = check_name(child.name)
+            found = present.get(child_name)
+            if child.is_dir():
+                if found is not None and not found.is_folder:
+                    raise Conflict("exists", f"{child}: a file with this name is in the way")
+                sub = found or drive.mkdir(folder, child_name)
+                stack.append((child, sub, found is None))
+            elif child.is_file():
+                if child.stat().st_size <= uploader.chunk_size and (
+                    found is None or not found.is_folder
+                ):
+                    small.append(SmallJob(child, folder, child_name, found))
+                else:
+                    uploader.put(child, folder, child_name, found)
+    uploader.put_small(small)
+
+
+def _plan_get(drive: Drive, remotes: list[str], local: Path) -> list[tuple[Entry, Path]]:
+    entries = [drive.resolve(r) for r in remotes]
+    if local.is_dir():
+        return [(e, local / (e.name or "coffre")) for e in entries]
+    if len(entries) > 1:
+        raise UsageError(f"{local}: not an existing folder (needed for several sources)")
+    if not local.parent.is_dir():
+        raise LocalError(f"{local.parent}: no such folder")
+    return [(entries[0], local)]
+
+
+@click.command()
+@click.argument("remotes", nargs=-1, required=True)
+@click.argument("local", type=click.Path(path_type=Path))
+@quiet_option
+@pass_cli
+def get(cli: CliContext, remotes: tuple[str, ...], local: Path, quiet: bool) -> None:
+    """Download files and folders (recursively) to LOCAL.
+
+    Into LOCAL if it is a folder; otherwise as LOCAL. Each file appears only once it is
+    complete and verified.
+    """
+    drive = cli.drive()
+    plan = _plan_get(drive, list(remotes), local)
+    whole: Tree | None = None
+    jobs: list[tuple[Entry, Path]] = []
+    for entry, dest in plan:
+        if not entry.is_folder:
+            jobs.append((entry, dest))
+            continue
+        whole = whole or drive.tree()
+        _mkdir(dest)
+        for rel, sub in whole.walk(whole.entries[entry.id]):
+            if sub.is_folder:
+                _mkdir(dest / rel)
+            else:
+                jobs.append((sub, dest / rel))
+    total = sum(e.size for e, _ in jobs)
+    with progress(total, "downloading", quiet=quiet) as advance:
+        downloader = Downloader(drive.api, workers=WORKERS, progress=advance)
+        for entry, dest in jobs:
+            if dest.is_dir():
+                raise LocalError(f"{dest}: a folder is in the way")
+            assert entry.record is not None and entry.record.version is not None
+            assert entry.version is not None
+            downloader.to_file(entry.record.version, entry.version, dest)
+
+
+def _mkdir(path: Path) -> None:
+    try:
+        path.mkdir(exist_ok=True)
+    except FileExistsError:
+        raise LocalError(f"{path}: a file is in the way") from None
+    except OSError as exc:
+        raise LocalError(f"{path}: {exc.strerror}") from None
+
+
+@click.command()
+@click.argument("path")
+@pass_cli
+def cat(cli: CliContext, path: str) -> None:
+    """Write a file to standard output (each chunk only after it is authenticated)."""
+    drive = cli.drive()
+    entry = drive.resolve(path)
+    if entry.is_folder:
+        raise UsageError(f"{path}: is a folder")
+    if entry.record is None or entry.record.version is None or entry.version is None:
+        raise NotFound("not_found", f"{path}: no content")
+    out = sys.stdout.buffer
+    Downloader(drive.api, workers=WORKERS).to_binary(entry.record.version, entry.version, out)
+    out.flush()

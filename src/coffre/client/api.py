@@ -1,0 +1,246 @@
+"""The HTTP API as typed Python calls, over any httpx transport.
+
+Errors come back as the exceptions of :mod:`coffre.errors`. Idempotent requests (reads,
+chunk PUTs, deletes) are retried with exponential backoff when the server cannot be
+reached or answers 502/503/504, for up to ``retry_for`` seconds; other requests are sent
+once, because the client cannot know whether a lost answer means a lost request.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from coffre import __version__
+from coffre.errors import ConnectionFailed, ServiceUnavailable, api_error
+from coffre.protocol import models as m
+
+T = TypeVar("T", bound=BaseModel)
+
+_RETRY_STATUS = {502, 503, 504}
+USER_AGENT = f"coffre/{__version__}"
+
+
+class Api:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 120.0,
+        retry_for: float = 20.0,
+        connections: int = 16,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.retry_for = retry_for
+        self.http = httpx.Client(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            headers={"user-agent": USER_AGENT},
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        idempotent: bool | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        retry = method in ("GET", "PUT", "DELETE", "HEAD") if idempotent is None else idempotent
+        deadline = time.monotonic() + (self.retry_for if retry else 0)
+        delay = 0.1
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        while True:
+            try:
+                response = self.http.request(
+                    method,
+                    path,
+                    json=json,
+                    content=content,
+                    params=params,
+                    headers=self._headers(),
+                    **extra,
+                )
+            except httpx.TransportError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise ConnectionFailed(
+                        f"cannot reach the Coffre server at {self.base_url} ({type(exc).__name__})"
+                    ) from None
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code not in _RETRY_STATUS or time.monotonic() + delay > deadline:
+                    raise self._error(response)
+            time.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
+            delay = min(delay * 2, 5.0)
+
+    @staticmethod
+    def _error(response: httpx.Response) -> Exception:
+        try:
+            detail = m.ErrorBody.model_validate_json(response.content).error
+        except ValueError:
+            if response.status_code in _RETRY_STATUS:
+                return ServiceUnavailable(
+                    "unavailable", f"the server is unavailable ({response.status_code})"
+                )
+            return api_error(
+                response.status_code, "http_error", f"the server answered {response.status_code}"
+            )
+        return api_error(response.status_code, detail.code, detail.message)
+
+    def _call(
+        self, model: type[T], method: str, path: str, body: BaseModel | None = None, **kw: Any
+    ) -> T:
+        json = body.model_dump(mode="json", exclude_none=True) if body is not None else None
+        return model.model_validate_json(self.request(method, path, json=json, **kw).content)
+
+    def _send(self, method: str, path: str, body: BaseModel | None = None, **kw: Any) -> None:
+        json = body.model_dump(mode="json", exclude_none=True) if body is not None else None
+        self.request(method, path, json=json, **kw)
+
+    # -- accounts -------------------------------------------------------------------------
+
+    def prelogin(self, email: str) -> m.PreloginResponse:
+        return self._call(
+            m.PreloginResponse, "POST", "/v1/auth/prelogin", m.PreloginRequest(email=email)
+        )
+
+    def signup(self, req: m.SignupRequest) -> m.LoginResponse:
+        return self._call(m.LoginResponse, "POST", "/v1/auth/signup", req)
+
+    def login(self, req: m.LoginRequest) -> m.LoginResponse:
+        return self._call(m.LoginResponse, "POST", "/v1/auth/login", req)
+
+    def recovery_keys(self, req: m.RecoveryProof) -> m.KeyBundle:
+        return self._call(m.KeyBundle, "POST", "/v1/auth/recover/keys", req)
+
+    def recover(self, req: m.RecoverRequest) -> m.LoginResponse:
+        return self._call(m.LoginResponse, "POST", "/v1/auth/recover", req)
+
+    def logout(self) -> None:
+        self._send("POST", "/v1/auth/logout")
+
+    def account(self) -> m.AccountInfo:
+        return self._call(m.AccountInfo, "GET", "/v1/account")
+
+    def keys(self) -> m.KeyBundle:
+        return self._call(m.KeyBundle, "GET", "/v1/account/keys")
+
+    def usage(self) -> m.Usage:
+        return self._call(m.Usage, "GET", "/v1/account/usage")
+
+    def change_password(self, req: m.PasswordChangeRequest) -> None:
+        self._send("POST", "/v1/account/password", req)
+
+    def sessions(self) -> m.SessionList:
+        return self._call(m.SessionList, "GET", "/v1/sessions")
+
+    def revoke_session(self, session_id: str) -> None:
+        self._send("DELETE", f"/v1/sessions/{session_id}")
+
+    # -- tree -----------------------------------------------------------------------------
+
+    def node(self, node_id: str) -> m.NodeRecord:
+        return self._call(m.NodeRecord, "GET", f"/v1/nodes/{node_id}")
+
+    def children(self, node_id: str, name_tag: str | None = None) -> list[m.NodeRecord]:
+        params = {"name_tag": name_tag} if name_tag else None
+        return self._call(m.NodeList, "GET", f"/v1/nodes/{node_id}/children", params=params).nodes
+
+    def all_nodes(self, page: int = 10_000) -> list[m.NodeRecord]:
+        nodes: list[m.NodeRecord] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": page}
+            if cursor:
+                params["after"] = cursor
+            result = self._call(m.NodeList, "GET", "/v1/nodes", params=params)
+            nodes += result.nodes
+            if not result.cursor:
+                return nodes
+            cursor = result.cursor
+
+    def mkdir(self, req: m.NewNode) -> m.NodeRecord:
+        return self._call(m.NodeRecord, "POST", "/v1/nodes", req)
+
+    def move(self, node_id: str, req: m.MoveNode) -> m.NodeRecord:
+        return self._call(m.NodeRecord, "PATCH", f"/v1/nodes/{node_id}", req)
+
+    def copy(self, req: m.CopyRequest) -> list[m.NodeRecord]:
+        return self._call(m.NodeList, "POST", "/v1/nodes/copy", req).nodes
+
+    def trash(self, node_id: str) -> m.NodeRecord:
+        return self._call(m.NodeRecord, "POST", f"/v1/nodes/{node_id}/trash")
+
+    def restore(self, node_id: str) -> m.NodeRecord:
+        return self._call(m.NodeRecord, "POST", f"/v1/nodes/{node_id}/restore")
+
+    def delete(self, node_id: str) -> None:
+        self._send("DELETE", f"/v1/nodes/{node_id}")
+
+    def rubbish(self) -> list[m.NodeRecord]:
+        return self._call(m.NodeList, "GET", "/v1/rubbish").nodes
+
+    def empty_rubbish(self) -> None:
+        self._send("POST", "/v1/rubbish/empty", idempotent=True)
+
+    def versions(self, node_id: str) -> list[m.VersionRecord]:
+        return self._call(m.VersionList, "GET", f"/v1/nodes/{node_id}/versions").versions
+
+    def delete_version(self, version_id: str) -> None:
+        self._send("DELETE", f"/v1/versions/{version_id}")
+
+    # -- transfers ------------------------------------------------------------------------
+
+    def start_upload(self, req: m.UploadRequest) -> m.UploadState:
+        return self._call(m.UploadState, "POST", "/v1/uploads", req)
+
+    def upload_state(self, upload_id: str) -> m.UploadState:
+        return self._call(m.UploadState, "GET", f"/v1/uploads/{upload_id}")
+
+    def put_chunk(self, upload_id: str, index: int, data: bytes) -> None:
+        self.request("PUT", f"/v1/uploads/{upload_id}/chunks/{index}", content=data)
+
+    def commit_upload(self, upload_id: str, req: m.CommitRequest) -> m.NodeRecord:
+        return self._call(m.NodeRecord, "POST", f"/v1/uploads/{upload_id}/commit", req)
+
+    def cancel_upload(self, upload_id: str) -> None:
+        self._send("DELETE", f"/v1/uploads/{upload_id}")
+
+    def small_files(self, req: m.SmallFilesRequest) -> list[m.NodeRecord]:
+        return self._call(m.SmallFilesResponse, "POST", "/v1/files/small", req).nodes
+
+    def get_chunk(self, version_id: str, index: int) -> bytes:
+        return self.request("GET", f"/v1/versions/{version_id}/chunks/{index}").content
+
+    # -- feed -----------------------------------------------------------------------------
+
+    def events(self, after: int, wait: float = 0) -> m.EventList:
+        params = {"after": after, "wait": wait}
+        return self._call(m.EventList, "GET", "/v1/events", params=params, timeout=wait + 30)

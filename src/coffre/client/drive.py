@@ -1,0 +1,291 @@
+"""The decrypted tree: paths, folders, moves, copies, the rubbish bin, versions.
+
+The server hands out records of opaque envelopes; :class:`Drive` opens each with its
+parent's key and the ids the client itself asked about, so a record the server altered,
+moved, swapped or invented fails to open (SECURITY.md A7-A9). Names, sizes, times and
+types shown to users come only out of envelopes (A8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from coffre.client.account import AccountKeys
+from coffre.client.api import Api
+from coffre.crypto import account as ca
+from coffre.crypto import nodes as cn
+from coffre.errors import Conflict, IntegrityError, NotFound, UsageError
+from coffre.protocol import models as m
+
+KIND = {"folder": cn.Kind.FOLDER, "file": cn.Kind.FILE}
+COPY_BATCH = 2_000
+
+
+@dataclass(slots=True, repr=False)
+class Entry:
+    """A node with its key and its authenticated name and current version."""
+
+    id: str
+    parent_id: str | None
+    kind: Literal["folder", "file"]
+    name: str
+    key: bytes
+    record: m.NodeRecord | None = None
+    version: cn.VersionInfo | None = None
+    trashed: bool = False
+
+    def __repr__(self) -> str:
+        return f"Entry({self.kind} {self.name!r} id={self.id})"
+
+    @property
+    def is_folder(self) -> bool:
+        return self.kind == "folder"
+
+    @property
+    def size(self) -> int:
+        return self.version.size if self.version else 0
+
+
+@dataclass(slots=True)
+class Tree:
+    """A whole account, opened: every entry by id and every folder's children."""
+
+    root: Entry
+    entries: dict[str, Entry] = field(default_factory=dict)
+    children: dict[str, list[Entry]] = field(default_factory=dict)
+
+    def path(self, entry: Entry) -> str:
+        parts: list[str] = []
+        current: Entry | None = entry
+        while current is not None and current.parent_id is not None:
+            parts.append(current.name)
+            current = self.entries.get(current.parent_id)
+        return "/" + "/".join(reversed(parts))
+
+    def walk(self, top: Entry, *, include_trashed: bool = False) -> Iterator[tuple[str, Entry]]:
+        """``(relative path, entry)`` below ``top``, depth first, folders before contents."""
+        stack: list[tuple[str, Iterator[Entry]]] = [("", iter(self.listing(top)))]
+        while stack:
+            prefix, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                continue
+            if child.trashed and not include_trashed:
+                continue
+            rel = f"{prefix}/{child.name}" if prefix else child.name
+            yield rel, child
+            if child.is_folder:
+                stack.append((rel, iter(self.listing(child))))
+
+    def listing(self, folder: Entry) -> list[Entry]:
+        return sorted(self.children.get(folder.id, []), key=lambda e: e.name)
+
+
+def split_path(path: str) -> list[str]:
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UsageError(f"{path}: '..' is not supported in remote paths")
+    return parts
+
+
+class Drive:
+    def __init__(self, api: Api, keys: AccountKeys) -> None:
+        self.api = api
+        self.keys = keys
+
+    # -- opening records ------------------------------------------------------------------
+
+    def root(self) -> Entry:
+        return Entry(self.keys.root_id.hex(), None, "folder", "", self.keys.root_key)
+
+    def open(self, parent: Entry, record: m.NodeRecord) -> Entry:
+        """Open ``record`` as a child of ``parent``; the server's claims are not trusted."""
+        kind = KIND[record.kind]
+        node_id, parent_id = bytes.fromhex(record.id), bytes.fromhex(parent.id)
+        key = cn.unwrap_node_key(parent.key, node_id, parent_id, kind, record.key)
+        if record.meta is None:
+            raise IntegrityError("file or folder name")
+        name = cn.open_meta(key, node_id, parent_id, kind, record.meta)
+        version = None
+        if record.kind == "file":
+            if record.version is None:
+                raise IntegrityError("file version")
+            version = cn.open_version(
+                key, node_id, bytes.fromhex(record.version.id), record.version.envelope
+            )
+        return Entry(
+            record.id,
+            parent.id,
+            record.kind,
+            name,
+            key,
+            record,
+            version,
+            record.trashed is not None,
+        )
+
+    def children(self, folder: Entry) -> list[Entry]:
+        if not folder.is_folder:
+            raise Conflict("not_a_folder", f"{folder.name}: not a folder")
+        return sorted(
+            (self.open(folder, r) for r in self.api.children(folder.id)), key=lambda e: e.name
+        )
+
+    def child(self, folder: Entry, name: str) -> Entry | None:
+        """The child called ``name``, found by its name tag; the name is checked after opening."""
+        tag = cn.name_tag(folder.key, name).hex()
+        for record in self.api.children(folder.id, name_tag=tag):
+            entry = self.open(folder, record)
+            if entry.name == cn.check_name(name):
+                return entry
+            raise IntegrityError("file or folder name")
+        return None
+
+    def resolve(self, path: str) -> Entry:
+        entry = self.root()
+        for part in split_path(path):
+            if not entry.is_folder:
+                raise NotFound("not_found", f"{path}: {entry.name} is a file, not a folder")
+            found = self.child(entry, part)
+            if found is None:
+                raise NotFound("not_found", f"{path}: no such file or folder")
+            entry = found
+        return entry
+
+    def resolve_or_none(self, path: str) -> Entry | None:
+        try:
+            return self.resolve(path)
+        except NotFound:
+            return None
+
+    def tree(self) -> Tree:
+        """Every node of the account, opened from the root down (rubbish included)."""
+        by_parent: dict[str, list[m.NodeRecord]] = {}
+        for record in self.api.all_nodes():
+            if record.parent_id is not None:
+                by_parent.setdefault(record.parent_id, []).append(record)
+        root = self.root()
+        tree = Tree(root, {root.id: root})
+        frontier = [root]
+        while frontier:
+            folder = frontier.pop()
+            kids = [self.open(folder, r) for r in by_parent.get(folder.id, [])]
+            for kid in kids:
+                kid.trashed = kid.trashed or folder.trashed
+                tree.entries[kid.id] = kid
+                if kid.is_folder:
+                    frontier.append(kid)
+            tree.children[folder.id] = kids
+        return tree
+
+    # -- making and changing --------------------------------------------------------------
+
+    def new_node(self, parent: Entry, name: str, kind: cn.Kind) -> tuple[m.NewNode, bytes]:
+        node_id, key = ca.new_id(), ca.new_key()
+        parent_id = bytes.fromhex(parent.id)
+        return (
+            m.NewNode(
+                id=node_id.hex(),
+                parent_id=parent.id,
+                key=cn.wrap_node_key(parent.key, node_id, parent_id, kind, key),
+                meta=cn.seal_meta(key, node_id, parent_id, kind, name),
+                name_tag=cn.name_tag(parent.key, name).hex(),
+            ),
+            key,
+        )
+
+    def mkdir(self, parent: Entry, name: str) -> Entry:
+        request, key = self.new_node(parent, name, cn.Kind.FOLDER)
+        record = self.api.mkdir(request)
+        return Entry(record.id, parent.id, "folder", cn.check_name(name), key, record)
+
+    def makedirs(self, path: str) -> Entry:
+        entry = self.root()
+        for part in split_path(path):
+            found = self.child(entry, part)
+            if found is None:
+                found = self.mkdir(entry, part)
+            elif not found.is_folder:
+                raise Conflict("not_a_folder", f"{part}: a file is in the way")
+            entry = found
+        return entry
+
+    def move(self, entry: Entry, new_parent: Entry, new_name: str) -> Entry:
+        """Move and/or rename: the key and name are sealed again for the new place."""
+        kind = KIND[entry.kind]
+        node_id, parent_id = bytes.fromhex(entry.id), bytes.fromhex(new_parent.id)
+        record = self.api.move(
+            entry.id,
+            m.MoveNode(
+                parent_id=new_parent.id,
+                key=cn.wrap_node_key(new_parent.key, node_id, parent_id, kind, entry.key),
+                meta=cn.seal_meta(entry.key, node_id, parent_id, kind, new_name),
+                name_tag=cn.name_tag(new_parent.key, new_name).hex(),
+            ),
+        )
+        return self.open(new_parent, record)
+
+    def copy(self, entry: Entry, dest: Entry, name: str) -> None:
+        """Copy ``entry`` (a whole folder, or a file's current version) into ``dest``.
+
+        Every copied node gets a new id and a new key; versions share the source's content,
+        whose key travels inside the new version envelope, so no chunk is sent again.
+        """
+        plan: list[m.CopiedNode] = []
+        queue: list[tuple[Entry, Entry, str]] = [(entry, dest, name)]
+        while queue:
+            source, parent, new_name = queue.pop(0)
+            kind = KIND[source.kind]
+            request, key = self.new_node(parent, new_name, kind)
+            versions: list[m.CopiedVersion] = []
+            if source.version is not None and source.record and source.record.version:
+                version_id = ca.new_id()
+                versions.append(
+                    m.CopiedVersion(
+                        id=version_id.hex(),
+                        envelope=cn.seal_version(
+                            key, bytes.fromhex(request.id), version_id, source.version
+                        ),
+                        source=source.record.version.id,
+                    )
+                )
+            plan.append(m.CopiedNode(**request.model_dump(), kind=source.kind, versions=versions))
+            if source.is_folder:
+                placed = Entry(request.id, parent.id, "folder", new_name, key)
+                queue.extend((child, placed, child.name) for child in self.children(source))
+        for i in range(0, len(plan), COPY_BATCH):
+            self.api.copy(m.CopyRequest(nodes=plan[i : i + COPY_BATCH]))
+
+    def trash(self, entry: Entry) -> None:
+        if entry.parent_id is None:
+            raise UsageError("the root folder cannot be removed")
+        self.api.trash(entry.id)
+
+    # -- rubbish bin ----------------------------------------------------------------------
+
+    def rubbish(self) -> list[tuple[str, Entry]]:
+        """What is in the bin, with the path each came from."""
+        tree = self.tree()
+        found = [tree.entries[r.id] for r in self.api.rubbish() if r.id in tree.entries]
+        return [(tree.path(e), e) for e in found]
+
+    def find_in_rubbish(self, path: str) -> Entry:
+        wanted = "/" + "/".join(split_path(path))
+        matches = [e for p, e in self.rubbish() if p == wanted]
+        if not matches:
+            raise NotFound("not_found", f"{path}: not in the rubbish bin")
+        return max(matches, key=lambda e: (e.record.trashed or 0.0) if e.record else 0.0)
+
+    # -- versions -------------------------------------------------------------------------
+
+    def versions(self, entry: Entry) -> list[tuple[m.VersionRecord, cn.VersionInfo]]:
+        if entry.is_folder:
+            raise Conflict("not_a_file", f"{entry.name}: folders have no versions")
+        node_id = bytes.fromhex(entry.id)
+        return [
+            (v, cn.open_version(entry.key, node_id, bytes.fromhex(v.id), v.envelope))
+            for v in self.api.versions(entry.id)
+        ]

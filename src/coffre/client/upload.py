@@ -1,0 +1,326 @@
+"""Uploads: read, hash, encrypt and send, overlapped, with memory bounded by the window.
+
+One reader (the calling thread) reads the file in chunk-sized pieces in order; a pool of
+workers hashes each piece, notes the hash in the upload journal, encrypts it (OpenSSL
+releases the GIL) and PUTs it. At most ``window`` chunks are in flight, so memory stays
+flat whatever the file size. An upload interrupted on either side resumes from the
+journal: the file must be unchanged, and every chunk encrypted again must hash as it did
+the first time, or the upload starts over under a new key (SECURITY.md A16).
+
+Files of one chunk skip the three-step upload: they are sent many per request.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import mimetypes
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coffre.client.drive import Drive, Entry
+from coffre.client.state import Journal, find_journal
+from coffre.crypto import account as ca
+from coffre.crypto import nodes as cn
+from coffre.crypto import stream as cs
+from coffre.errors import Conflict, LocalError, NotFound
+from coffre.protocol import models as m
+
+Progress = Callable[[int], None]
+SMALL_BATCH_FILES = 500
+SMALL_BATCH_BYTES = 2 * 1024 * 1024
+
+
+class ChunkChanged(LocalError):
+    """A chunk to be encrypted again under a journal's key differs from the first time."""
+
+
+def _no_progress(_n: int) -> None:
+    pass
+
+
+def media_type(name: str) -> str:
+    return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
+
+
+def _file_identity(st: os.stat_result) -> dict[str, int]:
+    return {
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "ctime_ns": st.st_ctime_ns,
+        "inode": st.st_ino,
+        "device": st.st_dev,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SmallJob:
+    local: Path
+    parent: Entry
+    name: str
+    existing: Entry | None
+
+
+class Uploader:
+    def __init__(
+        self,
+        drive: Drive,
+        *,
+        chunk_size: int = cs.DEFAULT_CHUNK_SIZE,
+        workers: int = 4,
+        window: int | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.drive = drive
+        self.api = drive.api
+        self.chunk_size = chunk_size
+        self.workers = workers
+        self.window = window or workers * 2
+        self.progress = progress or _no_progress
+
+    # -- one file -------------------------------------------------------------------------
+
+    def put(self, local: Path, parent: Entry, name: str, existing: Entry | None = None) -> None:
+        """Upload ``local`` as ``name`` in ``parent`` (a new version if ``existing``)."""
+        if existing is not None and existing.is_folder:
+            raise Conflict("name_taken", f"{name}: a folder with this name is in the way")
+        try:
+            st = local.stat()
+        except OSError as exc:
+            raise LocalError(f"{local}: {exc.strerror}") from None
+        if st.st_size <= self.chunk_size:
+            self.put_small([SmallJob(local, parent, name, existing)])
+        else:
+            self._put_large(local, st, parent, name, existing)
+
+    def _put_large(
+        self, local: Path, st: os.stat_result, parent: Entry, name: str, existing: Entry | None
+    ) -> None:
+        where = {
+            "server": self.api.base_url,
+            "user": self.drive.keys.user_id.hex(),
+            "local": str(local.resolve()),
+            "parent": parent.id,
+            "name": name,
+        }
+        identity = _file_identity(st)
+        journal, state = self._resume(where, identity)
+        if journal is None or state is None:
+            journal, state = self._start(where, identity, parent, name, existing, st.st_size)
+        header = journal.header()
+        content_key = base64.b64decode(header["content_key"])
+        content_id = bytes.fromhex(header["content_id"])
+        cipher = cs.ContentCipher(content_key, content_id, header["chunk_size"])
+        digests = self._send(local, journal, cipher, st.st_size, set(state.received))
+        if _file_identity(local.stat()) != identity:
+            self._abandon(journal)
+            raise LocalError(f"{local}: the file changed while it was being uploaded; try again")
+        node_id = bytes.fromhex(header["node_id"])
+        info = cn.VersionInfo(
+            content_key=content_key,
+            content_id=content_id,
+            size=st.st_size,
+            mtime_ms=st.st_mtime_ns // 1_000_000,
+            media_type=media_type(name),
+            content_hash=cs.content_hash(digests),
+        )
+        node_key = base64.b64decode(header["node_key"])
+        envelope = cn.seal_version(node_key, node_id, bytes.fromhex(journal.upload_id), info)
+        self.api.commit_upload(journal.upload_id, m.CommitRequest(envelope=envelope))
+        journal.delete()
+
+    def _resume(
+        self, where: dict[str, Any], identity: dict[str, int]
+    ) -> tuple[Journal | None, m.UploadState | None]:
+        journal = find_journal(where)
+        if journal is None:
+            return None, None
+        if journal.header().get("file") != identity:
+            self._abandon(journal)
+            return None, None
+        try:
+            return journal, self.api.upload_state(journal.upload_id)
+        except NotFound:
+            journal.delete()
+            return None, None
+
+    def _abandon(self, journal: Journal) -> None:
+        with contextlib.suppress(NotFound):
+            self.api.cancel_upload(journal.upload_id)
+        journal.delete()
+
+    def _start(
+        self,
+        where: dict[str, Any],
+        identity: dict[str, int],
+        parent: Entry,
+        name: str,
+        existing: Entry | None,
+        size: int,
+    ) -> tuple[Journal, m.UploadState]:
+        content_key, content_id, version_id = ca.new_key(), ca.new_id(), ca.new_id()
+        cipher = cs.ContentCipher(content_key, content_id, self.chunk_size)
+        if existing is None:
+            node, node_key = self.drive.new_node(parent, name, cn.Kind.FILE)
+            node_id = node.id
+        else:
+            node, node_key, node_id = None, existing.key, existing.id
+        request = m.UploadRequest(
+            node=node,
+            node_id=None if node else node_id,
+            version=m.NewVersion(
+                id=version_id.hex(),
+                header=cipher.header.encode(),
+                content_id=content_id.hex(),
+                chunk_size=self.chunk_size,
+                chunk_count=cs.chunk_count(size, self.chunk_size),
+                size=cs.ciphertext_size(size, self.chunk_size),
+            ),
+        )
+        # The journal is written before the server hears of the upload: no key is ever
+        # used for chunks that a later run could not find again.
+        journal = Journal.create(
+            version_id.hex(),
+            {
+                **where,
+                "file": identity,
+                "content_key": base64.b64encode(content_key).decode(),
+                "content_id": content_id.hex(),
+                "chunk_size": self.chunk_size,
+                "node_id": node_id,
+                "node_key": base64.b64encode(node_key).decode(),
+            },
+        )
+        try:
+            state = self.api.start_upload(request)
+        except BaseException:
+            journal.delete()
+            raise
+        return journal, state
+
+    def _send(
+        self, local: Path, journal: Journal, cipher: cs.ContentCipher, size: int, received: set[int]
+    ) -> list[bytes]:
+        n = cs.chunk_count(size, cipher.chunk_size)
+        recorded = journal.chunk_hashes()
+        digests: list[bytes] = [b""] * n
+        lock = threading.Lock()
+        slots = threading.BoundedSemaphore(self.window)
+        failure: list[BaseException] = []
+
+        def work(index: int, data: bytes) -> None:
+            try:
+                digest = cs.chunk_digest(data)
+                known = recorded.get(index)
+                if known is not None and known != digest.hex():
+                    raise ChunkChanged(
+                        f"{local}: chunk {index} differs from when it was first encrypted; "
+                        "the upload was abandoned, run the command again to start over"
+                    )
+                digests[index] = digest
+                if index not in received:
+                    if known is None:
+                        with lock:
+                            journal.record_chunk(index, digest.hex())
+                    sealed = cipher.encrypt_chunk(index, data, last=index == n - 1)
+                    self.api.put_chunk(journal.upload_id, index, sealed)
+                self.progress(len(data))
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                slots.release()
+
+        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="coffre-up")
+        try:
+            with local.open("rb") as f:
+                for index in range(n):
+                    if failure:
+                        break
+                    want = cs.chunk_plaintext_size(size, cipher.chunk_size, index)
+                    if index in received and index in recorded:
+                        digests[index] = bytes.fromhex(recorded[index])
+                        f.seek(want, os.SEEK_CUR)
+                        self.progress(want)
+                        continue
+                    data = f.read(want)
+                    if len(data) != want:
+                        failure.append(
+                            LocalError(f"{local}: the file shrank while it was being read")
+                        )
+                        break
+                    slots.acquire()
+                    pool.submit(work, index, data)
+        finally:
+            pool.shutdown(wait=True)
+            journal.close()
+        if failure:
+            exc = failure[0]
+            if isinstance(exc, ChunkChanged):
+                self._abandon(journal)
+            raise exc
+        return digests
+
+    # -- many small files -----------------------------------------------------------------
+
+    def put_small(self, jobs: list[SmallJob]) -> None:
+        """Upload one-chunk files, many per request."""
+        for batch in _batches(jobs):
+            self.api.small_files(m.SmallFilesRequest(files=[self._small(job) for job in batch]))
+
+    def _small(self, job: SmallJob) -> m.SmallFile:
+        try:
+            data = job.local.read_bytes()
+            st = job.local.stat()
+        except OSError as exc:
+            raise LocalError(f"{job.local}: {exc.strerror}") from None
+        if len(data) > self.chunk_size:
+            raise LocalError(f"{job.local}: the file grew while it was being read")
+        content_key, content_id, version_id = ca.new_key(), ca.new_id(), ca.new_id()
+        header, chunks = cs.encrypt_all(content_key, content_id, data, self.chunk_size)
+        if job.existing is None:
+            node, node_key = self.drive.new_node(job.parent, job.name, cn.Kind.FILE)
+            node_id = node.id
+        else:
+            node, node_key, node_id = None, job.existing.key, job.existing.id
+        info = cn.VersionInfo(
+            content_key=content_key,
+            content_id=content_id,
+            size=len(data),
+            mtime_ms=st.st_mtime_ns // 1_000_000,
+            media_type=media_type(job.name),
+            content_hash=cs.content_hash([cs.chunk_digest(data)]),
+        )
+        self.progress(len(data))
+        return m.SmallFile(
+            node=node,
+            node_id=None if node else node_id,
+            version=m.NewVersion(
+                id=version_id.hex(),
+                header=header,
+                content_id=content_id.hex(),
+                chunk_size=self.chunk_size,
+                chunk_count=1,
+                size=len(chunks[0]),
+            ),
+            envelope=cn.seal_version(node_key, bytes.fromhex(node_id), version_id, info),
+            data=chunks[0],
+        )
+
+
+def _batches(jobs: list[SmallJob]) -> Iterator[list[SmallJob]]:
+    batch: list[SmallJob] = []
+    total = 0
+    for job in jobs:
+        size = job.local.stat().st_size
+        if batch and (len(batch) >= SMALL_BATCH_FILES or total + size > SMALL_BATCH_BYTES):
+            yield batch
+            batch, total = [], 0
+        batch.append(job)
+        total += size
+    if batch:
+        yield batch

@@ -1,0 +1,140 @@
+"""The one module that imports ``cryptography``.
+
+Everything else in Coffre calls these small wrappers, so the set of primitives in use
+is visible in one place and can be audited (or swapped) here alone:
+
+- AES-256-GCM (12-byte nonce, 16-byte tag), the only cipher;
+- HKDF-SHA256, full (extract and expand) and expand-only (for keys that are already
+  uniformly random, RFC 5869 section 3.3);
+- HMAC-SHA256 and SHA-256;
+- Argon2id, for passwords;
+- X25519 and Ed25519, for public-key work.
+
+Functions take and return ``bytes``; none does I/O except reading the OS's randomness.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
+
+KEY_SIZE = 32
+NONCE_SIZE = 12
+TAG_SIZE = 16
+
+
+class AuthenticationFailed(Exception):
+    """A tag, a commitment or a signature did not verify. Never shown to users as is."""
+
+
+def random_bytes(n: int) -> bytes:
+    return os.urandom(n)
+
+
+def equal(a: bytes, b: bytes) -> bool:
+    """Constant-time comparison."""
+    return hmac.compare_digest(a, b)
+
+
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    return hmac.digest(key, data, "sha256")
+
+
+def hkdf(ikm: bytes, info: bytes, length: int, salt: bytes = b"") -> bytes:
+    """HKDF-SHA256 (RFC 5869) with extract and expand; an empty salt means 32 zero bytes."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None, info=info).derive(ikm)
+
+
+def hkdf_expand(key: bytes, info: bytes, length: int) -> bytes:
+    """HKDF-Expand-SHA256 alone, for ``key`` that is already a uniformly random 256-bit key."""
+    return HKDFExpand(algorithm=hashes.SHA256(), length=length, info=info).derive(key)
+
+
+def argon2id(password: bytes, salt: bytes, *, time_cost: int, memory_kib: int, lanes: int) -> bytes:
+    """Argon2id (RFC 9106), version 0x13, 32-byte output, no secret and no associated data."""
+    kdf = Argon2id(
+        salt=salt, length=KEY_SIZE, iterations=time_cost, lanes=lanes, memory_cost=memory_kib
+    )
+    return kdf.derive(password)
+
+
+class Aead:
+    """AES-256-GCM under one key. Constructing it once and reusing it saves key scheduling."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def encrypt(self, nonce: bytes, plaintext: bytes, associated_data: bytes) -> bytes:
+        return self._aead.encrypt(nonce, plaintext, associated_data)
+
+    def decrypt(self, nonce: bytes, ciphertext: bytes, associated_data: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(nonce, ciphertext, associated_data)
+        except InvalidTag:
+            raise AuthenticationFailed from None
+
+
+# -- X25519 -------------------------------------------------------------------------------
+
+
+def x25519_generate() -> bytes:
+    """A new raw 32-byte X25519 private key."""
+    return X25519PrivateKey.generate().private_bytes(
+        Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+    )
+
+
+def x25519_public(private: bytes) -> bytes:
+    key = X25519PrivateKey.from_private_bytes(private)
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def x25519_shared(private: bytes, peer_public: bytes) -> bytes:
+    key = X25519PrivateKey.from_private_bytes(private)
+    return key.exchange(X25519PublicKey.from_public_bytes(peer_public))
+
+
+# -- Ed25519 ------------------------------------------------------------------------------
+
+
+def ed25519_generate() -> bytes:
+    """A new raw 32-byte Ed25519 private key (the seed)."""
+    key = Ed25519PrivateKey.generate()
+    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+
+def ed25519_public(private: bytes) -> bytes:
+    key = Ed25519PrivateKey.from_private_bytes(private)
+    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def ed25519_sign(private: bytes, message: bytes) -> bytes:
+    return Ed25519PrivateKey.from_private_bytes(private).sign(message)
+
+
+def ed25519_verify(public: bytes, signature: bytes, message: bytes) -> None:
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        raise AuthenticationFailed from None

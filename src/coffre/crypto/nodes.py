@@ -1,0 +1,190 @@
+"""Folders and files: their keys, their names, their versions.
+
+Every node (folder or file) has its own random 256-bit key, sealed under its parent's key::
+
+    node key   = seal(parent key, "node-key",  node_id || parent_id || kind, key)
+    node meta  = seal(node key,   "node-meta", node_id || parent_id || kind, padded JSON)
+    version    = seal(node key,   "version",   node_id || version_id,
+                      content_key(32) || content_id(16) || padded JSON)
+    name tag   = HMAC-SHA256(HKDF-Expand(parent key, "coffre/v1 name-tag", 32), NFC name)[:16]
+
+``kind`` is one byte: 0x01 folder, 0x02 file. Node metadata is ``{"name": ...}``; version
+metadata is ``{"size", "mtime", "type", "hash"}`` (plaintext size in bytes, modification time in
+milliseconds since the epoch, media type, and the content hash of
+:func:`coffre.crypto.stream.content_hash` in hex). JSON is
+compact with sorted keys, UTF-8, padded with spaces to a multiple of 32 bytes so that
+ciphertext sizes say little about name lengths.
+
+Binding ids and kind into the associated data stops the server from swapping names or
+keys between nodes, moving a node under another parent, or turning a file into a folder
+(SECURITY.md A7, A8); sealing under the parent's key, which the server never has, stops it
+from injecting nodes of its own (A9). The name tag lets the server keep names unique in a
+folder, and find a child by name, without learning the name.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import lru_cache
+from typing import Any
+
+from coffre.crypto import _primitives as p
+from coffre.crypto.envelope import Purpose, open_, seal
+from coffre.errors import IntegrityError, UsageError
+
+MAX_NAME_BYTES = 255
+_PAD = 32
+
+
+class Kind(IntEnum):
+    FOLDER = 0x01
+    FILE = 0x02
+
+
+def _ctx(node_id: bytes, parent_id: bytes, kind: Kind) -> bytes:
+    return node_id + parent_id + bytes([kind])
+
+
+def pack_json(obj: dict[str, Any]) -> bytes:
+    raw = json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return raw + b" " * (-len(raw) % _PAD)
+
+
+def unpack_json(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise IntegrityError(what) from None
+    if not isinstance(obj, dict):
+        raise IntegrityError(what)
+    return obj
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` in NFC, or raise if it cannot be a file or folder name."""
+    name = unicodedata.normalize("NFC", name)
+    if name in ("", ".", ".."):
+        raise UsageError(f"{name!r} is not a valid name")
+    if any(ch in "/\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+        raise UsageError(f"{name!r} is not a valid name: no slashes or control characters")
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise UsageError(f"name too long ({len(name.encode())} bytes, at most {MAX_NAME_BYTES})")
+    return name
+
+
+# -- node keys ----------------------------------------------------------------------------
+
+
+def wrap_node_key(
+    parent_key: bytes, node_id: bytes, parent_id: bytes, kind: Kind, node_key: bytes
+) -> bytes:
+    return seal(parent_key, Purpose.NODE_KEY, _ctx(node_id, parent_id, kind), node_key)
+
+
+def unwrap_node_key(
+    parent_key: bytes, node_id: bytes, parent_id: bytes, kind: Kind, wrapped: bytes
+) -> bytes:
+    key = open_(
+        parent_key, Purpose.NODE_KEY, _ctx(node_id, parent_id, kind), wrapped, what="node key"
+    )
+    if len(key) != 32:
+        raise IntegrityError("node key")
+    return key
+
+
+# -- names --------------------------------------------------------------------------------
+
+
+def seal_meta(node_key: bytes, node_id: bytes, parent_id: bytes, kind: Kind, name: str) -> bytes:
+    return seal(
+        node_key,
+        Purpose.NODE_META,
+        _ctx(node_id, parent_id, kind),
+        pack_json({"name": check_name(name)}),
+    )
+
+
+def open_meta(node_key: bytes, node_id: bytes, parent_id: bytes, kind: Kind, sealed: bytes) -> str:
+    """The node's name, authenticated; a name that could escape a folder is refused."""
+    what = "file or folder name"
+    obj = unpack_json(
+        open_(node_key, Purpose.NODE_META, _ctx(node_id, parent_id, kind), sealed, what=what), what
+    )
+    name = obj.get("name")
+    if not isinstance(name, str):
+        raise IntegrityError(what)
+    try:
+        return check_name(name)
+    except UsageError:
+        raise IntegrityError(what) from None
+
+
+@lru_cache(maxsize=4096)
+def _name_tag_key(parent_key: bytes) -> bytes:
+    return p.hkdf_expand(parent_key, b"coffre/v1 name-tag", 32)
+
+
+def name_tag(parent_key: bytes, name: str) -> bytes:
+    return p.hmac_sha256(_name_tag_key(parent_key), check_name(name).encode())[:16]
+
+
+# -- versions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class VersionInfo:
+    """What a version envelope holds: the content key, its stream, and the file's facts."""
+
+    content_key: bytes
+    content_id: bytes
+    size: int
+    mtime_ms: int
+    media_type: str
+    content_hash: bytes
+
+    def __repr__(self) -> str:
+        return (
+            f"VersionInfo(content_id={self.content_id.hex()}, size={self.size}, "
+            f"mtime_ms={self.mtime_ms}, media_type={self.media_type!r})"
+        )
+
+
+def seal_version(node_key: bytes, node_id: bytes, version_id: bytes, info: VersionInfo) -> bytes:
+    meta = {
+        "size": info.size,
+        "mtime": info.mtime_ms,
+        "type": info.media_type,
+        "hash": info.content_hash.hex(),
+    }
+    return seal(
+        node_key,
+        Purpose.VERSION,
+        node_id + version_id,
+        info.content_key + info.content_id + pack_json(meta),
+    )
+
+
+def open_version(node_key: bytes, node_id: bytes, version_id: bytes, sealed: bytes) -> VersionInfo:
+    what = "file version"
+    raw = open_(node_key, Purpose.VERSION, node_id + version_id, sealed, what=what)
+    if len(raw) < 48:
+        raise IntegrityError(what)
+    meta = unpack_json(raw[48:], what)
+    size, mtime, media_type, digest = (meta.get(k) for k in ("size", "mtime", "type", "hash"))
+    if (
+        not isinstance(size, int)
+        or size < 0
+        or not isinstance(mtime, int)
+        or not isinstance(media_type, str)
+        or not isinstance(digest, str)
+        or len(digest) != 64
+    ):
+        raise IntegrityError(what)
+    try:
+        content_hash = bytes.fromhex(digest)
+    except ValueError:
+        raise IntegrityError(what) from None
+    return VersionInfo(raw[:32], raw[32:48], size, mtime, media_type, content_hash)

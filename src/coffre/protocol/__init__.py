@@ -1,0 +1,1 @@
+"""Wire models and field types shared by the server and the client."""

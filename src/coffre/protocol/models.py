@@ -1,0 +1,301 @@
+"""The wire models: every JSON body the server accepts or returns.
+
+The server validates requests with these models at the edge (handlers never see
+unchecked data) and the client builds its requests and reads the answers with the same
+classes. Nothing here is secret to the server: envelopes are opaque ciphertext to it.
+Times are seconds since the epoch as the server saw them; they are the server's facts,
+never shown to users as a file's own dates (those come out of envelopes).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from coffre.protocol.types import (
+    ChunkData,
+    ContentHeader,
+    Email,
+    Envelope,
+    Id,
+    PublicKeys,
+    Salt,
+    Secret,
+)
+
+NodeKind = Literal["folder", "file"]
+MAX_CHUNKS = 1 << 22  # 4 TiB at 1 MiB chunks
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- errors -------------------------------------------------------------------------------
+
+
+class ErrorDetail(Model):
+    code: str = Field(description="stable, machine-readable; see docs/api.md")
+    message: str = Field(description="for people")
+
+
+class ErrorBody(Model):
+    error: ErrorDetail
+
+
+# -- accounts -----------------------------------------------------------------------------
+
+
+class KdfParams(Model):
+    algorithm: Literal["argon2id"] = "argon2id"
+    time_cost: int = Field(ge=1, le=64)
+    memory_kib: int = Field(ge=8, le=4 * 1024 * 1024)
+    lanes: int = Field(ge=1, le=64)
+    salt: Salt
+
+
+class PreloginRequest(Model):
+    email: Email
+
+
+class PreloginResponse(Model):
+    kdf: KdfParams
+
+
+class KeyBundle(Model):
+    """Everything a client needs, after login, to open the account's keys."""
+
+    user_id: Id
+    email: Email
+    kdf: KdfParams
+    master_key: Envelope = Field(description="sealed under the key-encryption key")
+    identity_keys: Envelope = Field(description="sealed under the master key")
+    public_keys: PublicKeys = Field(description="self-signed statement (docs/crypto.md)")
+    root_id: Id
+    root_key: Envelope = Field(description="sealed under the master key")
+
+
+class SignupRequest(Model):
+    email: Email
+    user_id: Id
+    kdf: KdfParams
+    auth_secret: Secret
+    recovery_verifier: Secret
+    master_key: Envelope
+    identity_keys: Envelope
+    public_keys: PublicKeys
+    root_id: Id
+    root_key: Envelope
+    device: str | None = Field(default=None, max_length=100)
+
+
+class LoginRequest(Model):
+    email: Email
+    auth_secret: Secret
+    device: str | None = Field(default=None, max_length=100)
+
+
+class LoginResponse(Model):
+    token: str
+    session_id: Id
+    keys: KeyBundle
+
+
+class PasswordChangeRequest(Model):
+    auth_secret: Secret = Field(description="derived from the current password")
+    kdf: KdfParams
+    new_auth_secret: Secret
+    master_key: Envelope = Field(description="the same master key, sealed under the new KEK")
+
+
+class RecoveryProof(Model):
+    email: Email
+    recovery_verifier: Secret
+
+
+class RecoverRequest(Model):
+    email: Email
+    recovery_verifier: Secret
+    kdf: KdfParams
+    auth_secret: Secret
+    master_key: Envelope
+    device: str | None = Field(default=None, max_length=100)
+
+
+class AccountInfo(Model):
+    user_id: Id
+    email: Email
+    created: float
+    root_id: Id
+    storage_used: int
+    storage_quota: int
+
+
+class Usage(Model):
+    storage_used: int
+    storage_quota: int
+    files: int = Field(description="ciphertext bytes of current versions outside the bin")
+    versions: int = Field(description="ciphertext bytes of older versions")
+    rubbish: int = Field(description="ciphertext bytes in the rubbish bin")
+    uploading: int = Field(description="bytes reserved by uploads not yet committed")
+
+
+class SessionInfo(Model):
+    id: Id
+    created: float
+    last_seen: float
+    device: str | None
+    ip: str | None
+    current: bool
+
+
+class SessionList(Model):
+    sessions: list[SessionInfo]
+
+
+# -- the tree -----------------------------------------------------------------------------
+
+
+class VersionRecord(Model):
+    id: Id
+    number: int = Field(description="1 for the first version of a file, then 2, 3...")
+    envelope: Envelope
+    header: ContentHeader
+    size: int = Field(description="ciphertext bytes, as the server counts them")
+    chunk_size: int
+    chunk_count: int
+    created: float
+
+
+class NodeRecord(Model):
+    id: Id
+    parent_id: Id | None
+    kind: NodeKind
+    key: Envelope
+    meta: Envelope | None = Field(description="absent on the root folder only")
+    name_tag: Id | None
+    created: float
+    updated: float
+    trashed: float | None = None
+    version: VersionRecord | None = Field(default=None, description="a file's current version")
+    versions: int = 0
+
+
+class NodeList(Model):
+    nodes: list[NodeRecord]
+    cursor: str | None = Field(default=None, description="pass as ?after= for the next page")
+
+
+class NewNode(Model):
+    id: Id
+    parent_id: Id
+    key: Envelope
+    meta: Envelope
+    name_tag: Id
+
+
+class MoveNode(Model):
+    """Rename and move alike: the client re-seals key and name for the (new) parent."""
+
+    parent_id: Id
+    key: Envelope
+    meta: Envelope
+    name_tag: Id
+
+
+class CopiedVersion(Model):
+    id: Id
+    envelope: Envelope
+    source: Id = Field(description="the version whose content this one shares")
+
+
+class CopiedNode(NewNode):
+    kind: NodeKind
+    versions: list[CopiedVersion] = Field(default_factory=list, max_length=10_000)
+
+
+class CopyRequest(Model):
+    nodes: list[CopiedNode] = Field(min_length=1, max_length=10_000)
+
+
+# -- transfers ----------------------------------------------------------------------------
+
+
+class NewVersion(Model):
+    """A version's shape, declared when its upload starts; its envelope comes at commit."""
+
+    id: Id
+    header: ContentHeader
+    content_id: Id
+    chunk_size: int = Field(ge=1, le=1 << 26)
+    chunk_count: int = Field(ge=1, le=MAX_CHUNKS)
+    size: int = Field(ge=16, description="ciphertext bytes: plaintext plus 16 per chunk")
+
+
+class UploadRequest(Model):
+    """Either ``node`` (a new file) or ``node_id`` (a new version of an existing file)."""
+
+    node: NewNode | None = None
+    node_id: Id | None = None
+    version: NewVersion
+
+
+class CommitRequest(Model):
+    envelope: Envelope = Field(description="the version envelope, sealed once the hash is known")
+
+
+class UploadState(Model):
+    id: Id = Field(description="the upload's id is the new version's id")
+    node_id: Id
+    chunk_size: int
+    chunk_count: int
+    size: int
+    received: list[int] = Field(description="indexes of the chunks the server holds")
+    expires: float
+
+
+class SmallFile(Model):
+    node: NewNode | None = None
+    node_id: Id | None = None
+    version: NewVersion
+    envelope: Envelope
+    data: ChunkData = Field(description="the one encrypted chunk of a content")
+
+
+class SmallFilesRequest(Model):
+    files: list[SmallFile] = Field(min_length=1, max_length=1000)
+
+
+class SmallFilesResponse(Model):
+    nodes: list[NodeRecord]
+
+
+class VersionList(Model):
+    versions: list[VersionRecord]
+
+
+# -- the change feed ----------------------------------------------------------------------
+
+EventKind = Literal[
+    "node.created",
+    "node.moved",
+    "node.trashed",
+    "node.restored",
+    "node.deleted",
+    "version.added",
+    "version.deleted",
+]
+
+
+class Event(Model):
+    seq: int
+    kind: EventKind
+    node_id: Id | None
+    parent_id: Id | None
+    at: float
+
+
+class EventList(Model):
+    events: list[Event]
+    last: int = Field(description="the highest sequence number seen; pass as ?after=")

@@ -1,0 +1,1 @@
+"""The Coffre server: routes → services → backends (database, blob store)."""

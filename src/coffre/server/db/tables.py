@@ -1,0 +1,195 @@
+"""The metadata schema. Alembic migrations (``migrations/versions``) create exactly this;
+a test compares the two.
+
+What the server stores is listed in docs/threat-model.md: the tree's shape, ciphertext
+sizes, times, opaque envelopes. No column holds a key, a name or a plaintext byte.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+ID = String(32)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    kdf_time_cost: Mapped[int] = mapped_column(Integer)
+    kdf_memory_kib: Mapped[int] = mapped_column(Integer)
+    kdf_lanes: Mapped[int] = mapped_column(Integer)
+    kdf_salt: Mapped[bytes] = mapped_column(LargeBinary)
+    auth_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    recovery_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    master_key: Mapped[bytes] = mapped_column(LargeBinary)
+    identity_keys: Mapped[bytes] = mapped_column(LargeBinary)
+    public_keys: Mapped[bytes] = mapped_column(LargeBinary)
+    root_id: Mapped[str] = mapped_column(ID)
+    root_key: Mapped[bytes] = mapped_column(LargeBinary)
+    storage_used: Mapped[int] = mapped_column(BigInteger, default=0)
+    storage_quota: Mapped[int] = mapped_column(BigInteger)
+    feed_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Session(Base):
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    last_seen_at: Mapped[float] = mapped_column(Float)
+    device: Mapped[str | None] = mapped_column(String(100))
+    ip: Mapped[str | None] = mapped_column(String(64))
+
+
+class LoginFailure(Base):
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(300), index=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class Node(Base):
+    __tablename__ = "nodes"
+    __table_args__ = (
+        Index(
+            "uq_nodes_live_name",
+            "parent_id",
+            "name_tag",
+            unique=True,
+            sqlite_where=text("trashed_at IS NULL"),
+            postgresql_where=text("trashed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[str | None] = mapped_column(ForeignKey("nodes.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(6))
+    key: Mapped[bytes] = mapped_column(LargeBinary)
+    meta: Mapped[bytes | None] = mapped_column(LargeBinary)
+    name_tag: Mapped[str | None] = mapped_column(ID)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    trashed_at: Mapped[float | None] = mapped_column(Float, index=True)
+    current_version: Mapped[str | None] = mapped_column(ID)
+    version_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Content(Base):
+    """The encrypted chunks of one stream; shared by a version and its copies."""
+
+    __tablename__ = "contents"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[float] = mapped_column(Float)
+    inline: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Version(Base):
+    __tablename__ = "versions"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content_id: Mapped[str] = mapped_column(ForeignKey("contents.id"), index=True)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    header: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+Index("uq_versions_node_number", Version.node_id, Version.number, unique=True)
+
+
+class Upload(Base):
+    """A version being uploaded; it becomes a :class:`Version` at commit."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    node_id: Mapped[str] = mapped_column(ID)
+    new_node: Mapped[bool] = mapped_column(Boolean)
+    parent_id: Mapped[str | None] = mapped_column(ID)
+    node_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    node_meta: Mapped[bytes | None] = mapped_column(LargeBinary)
+    name_tag: Mapped[str | None] = mapped_column(ID)
+    header: Mapped[bytes] = mapped_column(LargeBinary)
+    content_id: Mapped[str] = mapped_column(ID, unique=True)
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class UploadChunk(Base):
+    __tablename__ = "upload_chunks"
+
+    upload_id: Mapped[str] = mapped_column(
+        ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True
+    )
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    node_id: Mapped[str | None] = mapped_column(ID)
+    parent_id: Mapped[str | None] = mapped_column(ID)
+    at: Mapped[float] = mapped_column(Float)
+
+
+class Garbage(Base):
+    """Blobs of a content no longer referenced, waiting to be deleted from the blob store."""
+
+    __tablename__ = "garbage"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    content_id: Mapped[str] = mapped_column(ID)
+    chunk_count: Mapped[int] = mapped_column(Integer)
+    queued_at: Mapped[float] = mapped_column(Float)
+
+
+class ServerSecret(Base):
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,95 @@
+"""The tree: nodes, children, moves, copies, the rubbish bin and versions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from coffre.protocol import models as m
+from coffre.protocol.types import Id
+from coffre.server.deps import Caller, Ctx
+from coffre.server.services import tree
+
+router = APIRouter(prefix="/v1", tags=["tree"])
+
+
+@router.get("/nodes")
+def all_nodes(
+    ctx: Ctx,
+    who: Caller,
+    after: Annotated[Id | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=tree.PAGE_LIMIT)] = 10_000,
+) -> m.NodeList:
+    """Every node of the account, rubbish included, a page at a time."""
+    return tree.all_nodes(ctx, who, after, limit)
+
+
+@router.post("/nodes", status_code=201)
+def mkdir(ctx: Ctx, who: Caller, body: m.NewNode) -> m.NodeRecord:
+    """Create a folder."""
+    return tree.mkdir(ctx, who, body)
+
+
+@router.post("/nodes/copy", status_code=201)
+def copy(ctx: Ctx, who: Caller, body: m.CopyRequest) -> m.NodeList:
+    """Create copies whose versions share existing contents (parents before children)."""
+    return tree.copy(ctx, who, body)
+
+
+@router.get("/nodes/{node_id}")
+def get(ctx: Ctx, who: Caller, node_id: Id) -> m.NodeRecord:
+    return tree.get(ctx, who, node_id)
+
+
+@router.get("/nodes/{node_id}/children")
+def children(
+    ctx: Ctx, who: Caller, node_id: Id, name_tag: Annotated[Id | None, Query()] = None
+) -> m.NodeList:
+    """A folder's children outside the rubbish bin; ``name_tag`` picks one by name."""
+    return tree.children(ctx, who, node_id, name_tag)
+
+
+@router.patch("/nodes/{node_id}")
+def move(ctx: Ctx, who: Caller, node_id: Id, body: m.MoveNode) -> m.NodeRecord:
+    """Move and/or rename."""
+    return tree.move(ctx, who, node_id, body)
+
+
+@router.post("/nodes/{node_id}/trash")
+def trash(ctx: Ctx, who: Caller, node_id: Id) -> m.NodeRecord:
+    return tree.trash(ctx, who, node_id)
+
+
+@router.post("/nodes/{node_id}/restore")
+def restore(ctx: Ctx, who: Caller, node_id: Id) -> m.NodeRecord:
+    return tree.restore(ctx, who, node_id)
+
+
+@router.delete("/nodes/{node_id}", status_code=204)
+def delete(ctx: Ctx, who: Caller, node_id: Id) -> Response:
+    """Delete for good (only from the rubbish bin)."""
+    tree.delete(ctx, who, node_id)
+    return Response(status_code=204)
+
+
+@router.get("/rubbish")
+def rubbish(ctx: Ctx, who: Caller) -> m.NodeList:
+    return tree.rubbish(ctx, who)
+
+
+@router.post("/rubbish/empty", status_code=204)
+def empty_rubbish(ctx: Ctx, who: Caller) -> Response:
+    tree.empty_rubbish(ctx, who)
+    return Response(status_code=204)
+
+
+@router.get("/nodes/{node_id}/versions")
+def versions(ctx: Ctx, who: Caller, node_id: Id) -> m.VersionList:
+    return tree.versions(ctx, who, node_id)
+
+
+@router.delete("/versions/{version_id}", status_code=204)
+def delete_version(ctx: Ctx, who: Caller, version_id: Id) -> Response:
+    tree.delete_version(ctx, who, version_id)
+    return Response(status_code=204)

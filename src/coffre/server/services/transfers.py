@@ -1,0 +1,379 @@
+"""Uploads and downloads of encrypted chunks.
+
+An upload is one new file version. The client declares its shape (chunk size, count,
+ciphertext size) and its sealed envelopes, then PUTs chunks in any order and in parallel;
+the server keeps which it has, so an upload resumes after either side restarts. The
+commit makes the version (and, for a new file, the node) visible in one transaction.
+Quota is reserved at the start (committed bytes plus pending uploads) and checked again
+at commit. Uploads untouched for ``upload_expiry`` seconds are collected with their blobs.
+
+Small files (one chunk each) can skip the three-step dance: :func:`small_files` creates
+many in one transaction, keeping their single chunk inline in the database.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+
+from coffre.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QuotaExceeded
+from coffre.protocol import models as m
+from coffre.server.blobs import chunk_key
+from coffre.server.context import Context, Principal, now
+from coffre.server.db import tables as t
+from coffre.server.services import events
+from coffre.server.services.records import (
+    check_name_free,
+    check_new_id,
+    in_rubbish,
+    live_folder,
+    node_record,
+    node_records,
+    owned_node,
+)
+
+TAG = 16
+INLINE_MAX = 64 * 1024
+
+
+def expected_chunk_size(chunk_size: int, chunk_count: int, size: int, index: int) -> int:
+    """Ciphertext bytes of chunk ``index``: full chunks, then whatever is left."""
+    if index < chunk_count - 1:
+        return chunk_size + TAG
+    return size - (chunk_count - 1) * (chunk_size + TAG)
+
+
+def _check_shape(ctx: Context, v: m.NewVersion) -> None:
+    s = ctx.settings
+    if not s.min_chunk_size <= v.chunk_size <= s.max_chunk_size:
+        raise BadRequest(
+            "bad_chunk_size", f"chunk size must be {s.min_chunk_size}..{s.max_chunk_size} bytes"
+        )
+    full = v.chunk_size + TAG
+    last = v.size - (v.chunk_count - 1) * full
+    if not (TAG if v.chunk_count == 1 else TAG + 1) <= last <= full:
+        raise BadRequest("bad_size", "size and chunk count do not match the chunk size")
+    if struct.unpack(">I", v.header[1:5])[0] != v.chunk_size:
+        raise BadRequest("bad_header", "the content header names another chunk size")
+
+
+def _reserved(db: Session, user_id: str) -> int:
+    pending = db.scalar(
+        select(func.coalesce(func.sum(t.Upload.size), 0)).where(t.Upload.owner_id == user_id)
+    )
+    return int(pending or 0)
+
+
+def _check_quota(db: Session, user: t.User, size: int, *, pending: bool) -> None:
+    reserved = _reserved(db, user.id) if pending else 0
+    if user.storage_used + reserved + size > user.storage_quota:
+        free = max(0, user.storage_quota - user.storage_used - reserved)
+        raise QuotaExceeded(
+            "quota_exceeded",
+            f"storage quota exceeded: {size} bytes needed, {free} bytes left of "
+            f"{user.storage_quota}",
+        )
+
+
+def _target(
+    db: Session, who: Principal, node: m.NewNode | None, node_id: str | None
+) -> t.Node | None:
+    """Check where a new version goes; the existing node, or None for a new one."""
+    if (node is None) == (node_id is None):
+        raise BadRequest("invalid_request", "give either node (a new file) or node_id")
+    if node is not None:
+        live_folder(db, who, node.parent_id)
+        check_new_id(db, node.id)
+        check_name_free(db, node.parent_id, node.name_tag)
+        return None
+    assert node_id is not None
+    existing = owned_node(db, who, node_id)
+    if existing.kind != "file":
+        raise Conflict("not_a_file", "a folder cannot have versions")
+    if in_rubbish(db, existing):
+        raise Conflict("in_rubbish", "restore the file from the rubbish bin first")
+    return existing
+
+
+def _check_new_version(db: Session, v: m.NewVersion) -> None:
+    if db.get(t.Version, v.id) or db.get(t.Upload, v.id):
+        raise Conflict("id_taken", "that version id is in use; generate another")
+    if db.get(t.Content, v.content_id) or db.scalar(
+        select(t.Upload.id).where(t.Upload.content_id == v.content_id)
+    ):
+        raise Conflict("id_taken", "that content id is in use; generate another")
+
+
+def _state(db: Session, ctx: Context, u: t.Upload) -> m.UploadState:
+    received = db.scalars(
+        select(t.UploadChunk.index)
+        .where(t.UploadChunk.upload_id == u.id)
+        .order_by(t.UploadChunk.index)
+    ).all()
+    return m.UploadState(
+        id=u.id,
+        node_id=u.node_id,
+        chunk_size=u.chunk_size,
+        chunk_count=u.chunk_count,
+        size=u.size,
+        received=list(received),
+        expires=u.updated_at + ctx.settings.upload_expiry,
+    )
+
+
+def start(ctx: Context, who: Principal, req: m.UploadRequest) -> m.UploadState:
+    _check_shape(ctx, req.version)
+    v = req.version
+    at = now()
+    with ctx.db.write() as db:
+        existing = _target(db, who, req.node, req.node_id)
+        _check_new_version(db, v)
+        _check_quota(db, db.get_one(t.User, who.user_id), v.size, pending=True)
+        upload = t.Upload(
+            id=v.id,
+            owner_id=who.user_id,
+            node_id=existing.id if existing else req.node.id,  # type: ignore[union-attr]
+            new_node=existing is None,
+            parent_id=req.node.parent_id if req.node else None,
+            node_key=req.node.key if req.node else None,
+            node_meta=req.node.meta if req.node else None,
+            name_tag=req.node.name_tag if req.node else None,
+            header=v.header,
+            content_id=v.content_id,
+            chunk_size=v.chunk_size,
+            chunk_count=v.chunk_count,
+            size=v.size,
+            created_at=at,
+            updated_at=at,
+        )
+        db.add(upload)
+        db.flush()
+        return _state(db, ctx, upload)
+
+
+def _owned_upload(db: Session, who: Principal, upload_id: str) -> t.Upload:
+    upload = db.get(t.Upload, upload_id)
+    if upload is None or upload.owner_id != who.user_id:
+        raise NotFound("upload_not_found", "no such upload (it may have expired or been committed)")
+    return upload
+
+
+def state(ctx: Context, who: Principal, upload_id: str) -> m.UploadState:
+    with ctx.db.read() as db:
+        return _state(db, ctx, _owned_upload(db, who, upload_id))
+
+
+def put_chunk(ctx: Context, who: Principal, upload_id: str, index: int, data: bytes) -> None:
+    with ctx.db.read() as db:
+        u = _owned_upload(db, who, upload_id)
+        if not 0 <= index < u.chunk_count:
+            raise BadRequest("bad_chunk_index", f"chunk index must be 0..{u.chunk_count - 1}")
+        expected = expected_chunk_size(u.chunk_size, u.chunk_count, u.size, index)
+        content_id = u.content_id
+    if len(data) != expected:
+        raise BadRequest(
+            "bad_chunk_length", f"chunk {index} must be {expected} bytes, not {len(data)}"
+        )
+    ctx.blobs.put(chunk_key(content_id, index), data)
+    try:
+        with ctx.db.write() as db:
+            if db.get(t.Upload, upload_id) is None:
+                raise NotFound("upload_not_found", "the upload expired while the chunk was sent")
+            if db.get(t.UploadChunk, (upload_id, index)) is None:
+                db.add(t.UploadChunk(upload_id=upload_id, index=index))
+            db.execute(update(t.Upload).where(t.Upload.id == upload_id).values(updated_at=now()))
+    except NotFound:
+        ctx.blobs.delete(chunk_key(content_id, index))
+        raise
+
+
+def _make_version(
+    db: Session, who: Principal, u: t.Upload, envelope: bytes, inline: bytes | None = None
+) -> t.Node:
+    """Turn a complete upload into a visible version, in the caller's transaction."""
+    at = now()
+    user = db.get_one(t.User, who.user_id)
+    _check_quota(db, user, u.size, pending=False)
+    if u.new_node:
+        assert u.parent_id and u.node_key and u.node_meta and u.name_tag
+        live_folder(db, who, u.parent_id)
+        check_name_free(db, u.parent_id, u.name_tag)
+        node = t.Node(
+            id=u.node_id,
+            owner_id=who.user_id,
+            parent_id=u.parent_id,
+            kind="file",
+            key=u.node_key,
+            meta=u.node_meta,
+            name_tag=u.name_tag,
+            created_at=at,
+            updated_at=at,
+            version_count=0,
+        )
+        db.add(node)
+        kind: m.EventKind = "node.created"
+    else:
+        node = owned_node(db, who, u.node_id, lock=True)
+        if in_rubbish(db, node):
+            raise Conflict("in_rubbish", "the file was put in the rubbish bin during the upload")
+        kind = "version.added"
+    db.add(
+        t.Content(
+            id=u.content_id,
+            owner_id=who.user_id,
+            chunk_size=u.chunk_size,
+            chunk_count=u.chunk_count,
+            size=u.size,
+            created_at=at,
+            inline=inline,
+        )
+    )
+    db.flush()
+    number = (
+        db.scalar(select(func.max(t.Version.number)).where(t.Version.node_id == node.id)) or 0
+    ) + 1
+    db.add(
+        t.Version(
+            id=u.id,
+            node_id=node.id,
+            number=number,
+            content_id=u.content_id,
+            envelope=envelope,
+            header=u.header,
+            created_at=at,
+        )
+    )
+    node.current_version = u.id
+    node.version_count = (node.version_count or 0) + 1
+    node.updated_at = at
+    user.storage_used += u.size
+    events.emit(db, who.user_id, kind, node.id, node.parent_id)
+    return node
+
+
+def commit(ctx: Context, who: Principal, upload_id: str, req: m.CommitRequest) -> m.NodeRecord:
+    try:
+        with ctx.db.write() as db:
+            u = _owned_upload(db, who, upload_id)
+            have = db.scalar(
+                select(func.count())
+                .select_from(t.UploadChunk)
+                .where(t.UploadChunk.upload_id == u.id)
+            )
+            if have != u.chunk_count:
+                raise Conflict(
+                    "upload_incomplete",
+                    f"{u.chunk_count - (have or 0)} of {u.chunk_count} chunks missing",
+                )
+            node = _make_version(db, who, u, req.envelope)
+            db.delete(u)
+            db.flush()
+            record = node_record(db, node)
+    except sa_exc.IntegrityError:
+        raise Conflict("name_taken", "something with this name is already in the folder") from None
+    ctx.notifier.notify(who.user_id)
+    return record
+
+
+def cancel(ctx: Context, who: Principal, upload_id: str) -> None:
+    with ctx.db.write() as db:
+        u = _owned_upload(db, who, upload_id)
+        db.add(t.Garbage(content_id=u.content_id, chunk_count=u.chunk_count, queued_at=now()))
+        db.delete(u)
+
+
+def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.SmallFilesResponse:
+    """Many one-chunk files in one request and one transaction: all or none."""
+    total = sum(len(f.data) for f in req.files)
+    if total > ctx.settings.max_json_bytes:
+        raise PayloadTooLarge("too_large", "send fewer files per request")
+    for f in req.files:
+        _check_shape(ctx, f.version)
+        if f.version.chunk_count != 1 or len(f.data) != f.version.size:
+            raise BadRequest("bad_chunk_length", "small files are one chunk of exactly size bytes")
+    for f in req.files:
+        if len(f.data) > INLINE_MAX:
+            ctx.blobs.put(chunk_key(f.version.content_id, 0), f.data)
+    at = now()
+    try:
+        with ctx.db.write() as db:
+            _check_quota(db, db.get_one(t.User, who.user_id), total, pending=True)
+            nodes: list[t.Node] = []
+            for f in req.files:
+                existing = _target(db, who, f.node, f.node_id)
+                _check_new_version(db, f.version)
+                v = f.version
+                upload = t.Upload(
+                    id=v.id,
+                    owner_id=who.user_id,
+                    node_id=existing.id if existing else f.node.id,  # type: ignore[union-attr]
+                    new_node=existing is None,
+                    parent_id=f.node.parent_id if f.node else None,
+                    node_key=f.node.key if f.node else None,
+                    node_meta=f.node.meta if f.node else None,
+                    name_tag=f.node.name_tag if f.node else None,
+                    header=v.header,
+                    content_id=v.content_id,
+                    chunk_size=v.chunk_size,
+                    chunk_count=1,
+                    size=v.size,
+                    created_at=at,
+                    updated_at=at,
+                )
+                nodes.append(
+                    _make_version(
+                        db, who, upload, f.envelope, f.data if len(f.data) <= INLINE_MAX else None
+                    )
+                )
+                db.flush()
+            records = node_records(db, nodes)
+    except sa_exc.IntegrityError:
+        raise Conflict("name_taken", "something with this name is already in the folder") from None
+    except BaseException:
+        for f in req.files:
+            if len(f.data) > INLINE_MAX:
+                ctx.blobs.delete(chunk_key(f.version.content_id, 0))
+        raise
+    ctx.notifier.notify(who.user_id)
+    return m.SmallFilesResponse(nodes=records)
+
+
+def read_chunk(ctx: Context, who: Principal, version_id: str, index: int) -> bytes:
+    with ctx.db.read() as db:
+        version = db.get(t.Version, version_id)
+        if version is None:
+            raise NotFound("version_not_found", "no such version")
+        owned_node(db, who, version.node_id)
+        content = db.get_one(t.Content, version.content_id)
+        if not 0 <= index < content.chunk_count:
+            raise BadRequest("bad_chunk_index", f"chunk index must be 0..{content.chunk_count - 1}")
+        if content.inline is not None:
+            return content.inline
+        key = chunk_key(content.id, index)
+    try:
+        return ctx.blobs.get(key)
+    except KeyError:
+        raise NotFound("chunk_missing", "the server has lost this chunk") from None
+
+
+def collect(ctx: Context) -> int:
+    """Drop expired uploads and delete unreferenced blobs; the number of blobs deleted."""
+    cutoff = now() - ctx.settings.upload_expiry
+    with ctx.db.write() as db:
+        for u in db.scalars(select(t.Upload).where(t.Upload.updated_at < cutoff)).all():
+            db.add(t.Garbage(content_id=u.content_id, chunk_count=u.chunk_count, queued_at=now()))
+            db.delete(u)
+    with ctx.db.read() as db:
+        pending = db.scalars(select(t.Garbage).order_by(t.Garbage.id).limit(1000)).all()
+    deleted = 0
+    for g in pending:
+        for index in range(g.chunk_count):
+            ctx.blobs.delete(chunk_key(g.content_id, index))
+            deleted += 1
+    if pending:
+        with ctx.db.write() as db:
+            db.execute(delete(t.Garbage).where(t.Garbage.id.in_([g.id for g in pending])))
+    return deleted

@@ -1,0 +1,132 @@
+"""The checked-in known-answer vectors: the files, the script and the crypto core agree.
+
+The vectors are opened here with the high-level functions the client uses (not with the
+generic envelope), so they also check the context layouts docs/crypto.md specifies.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coffre.crypto import account as ca
+from coffre.crypto import nodes as cn
+from coffre.crypto import stream as cs
+from coffre.crypto.envelope import Purpose, open_
+from coffre.crypto.identity import Identity, check_own_identity
+from coffre.errors import IntegrityError
+
+ROOT = Path(__file__).resolve().parents[2]
+VECTORS = ROOT / "tests" / "vectors"
+
+
+def load(name: str) -> Any:
+    return json.loads((VECTORS / name).read_text(encoding="utf-8"))
+
+
+def b(text: str) -> bytes:
+    return bytes.fromhex(text)
+
+
+def test_files_are_what_the_script_makes() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "make_vectors", ROOT / "scripts" / "make_vectors.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name, value in module.build().items():
+        assert (VECTORS / name).read_text(encoding="utf-8") == module.render(value), name
+
+
+@pytest.mark.parametrize("vector", load("kdf.json"), ids=lambda v: v["password"])
+def test_kdf(vector: dict[str, Any]) -> None:
+    params = ca.KdfParams(
+        vector["time_cost"], vector["memory_kib"], vector["lanes"], b(vector["salt"])
+    )
+    assert params.encode() == b(vector["params_encoded"])
+    secrets = ca.derive_login_secrets(vector["password"], params)
+    assert secrets.auth_secret == b(vector["auth_secret"])
+    assert secrets.kek == b(vector["kek"])
+    assert ca.auth_hash(secrets.auth_secret) == b(vector["auth_hash"])
+
+
+@pytest.mark.parametrize("vector", load("envelope.json"), ids=lambda v: v["purpose"])
+def test_envelopes(vector: dict[str, Any]) -> None:
+    purpose = Purpose(vector["purpose"])
+    sealed = b(vector["sealed"])
+    assert sealed[1:13] == b(vector["nonce"])
+    assert open_(b(vector["key"]), purpose, b(vector["context"]), sealed, what="x") == b(
+        vector["plaintext"]
+    )
+    tampered = bytearray(sealed)
+    tampered[-1] ^= 1
+    with pytest.raises(IntegrityError):
+        open_(b(vector["key"]), purpose, b(vector["context"]), bytes(tampered), what="x")
+
+
+def test_account() -> None:
+    v = load("account.json")
+    user_id, params_raw = b(v["user_id"]), b(v["params_encoded"])
+    salt = params_raw[14:]
+    params = ca.KdfParams(3, 65536, 1, salt)
+    assert params.encode() == params_raw
+    mk = ca.unwrap_master_key(b(v["kek"]), user_id, params, b(v["master_key_sealed"]))
+    assert mk == b(v["master_key"])
+    identity = Identity.open(mk, user_id, b(v["identity_keys_sealed"]))
+    assert identity.x25519_private == b(v["x25519_private"])
+    assert identity.public.x25519 == b(v["x25519_public"])
+    assert identity.public.ed25519 == b(v["ed25519_public"])
+    assert identity.public.statement() == b(v["public_statement"])
+    assert identity.publish() == b(v["published"])
+    check_own_identity(identity, b(v["published"]))
+    assert identity.public.fingerprint() == v["fingerprint"]
+    root = ca.unwrap_root_key(mk, user_id, b(v["root_id"]), b(v["root_key_sealed"]))
+    assert root == b(v["root_key"])
+    assert ca.encode_recovery_key(mk) == v["recovery_key"]
+    assert ca.decode_recovery_key(v["recovery_key"]) == mk
+    assert ca.recovery_verifier(mk) == b(v["recovery_verifier"])
+
+
+def test_nodes() -> None:
+    v = load("nodes.json")
+    parent_key, node_id, parent_id = b(v["parent_key"]), b(v["node_id"]), b(v["parent_id"])
+    kind = cn.Kind(v["kind"])
+    node_key = cn.unwrap_node_key(parent_key, node_id, parent_id, kind, b(v["node_key_sealed"]))
+    assert node_key == b(v["node_key"])
+    assert cn.pack_json({"name": v["name"]}) == b(v["meta_plaintext"])
+    assert cn.open_meta(node_key, node_id, parent_id, kind, b(v["meta_sealed"])) == v["name"]
+    assert cn.name_tag(parent_key, v["name"]) == b(v["name_tag"])
+    info = cn.open_version(node_key, node_id, b(v["version_id"]), b(v["version_sealed"]))
+    expected = v["version"]
+    assert info == cn.VersionInfo(
+        b(expected["content_key"]),
+        b(expected["content_id"]),
+        expected["size"],
+        expected["mtime_ms"],
+        expected["media_type"],
+        b(expected["content_hash"]),
+    )
+
+
+@pytest.mark.parametrize(
+    "vector", load("stream.json"), ids=lambda v: f"{len(v['plaintext']) // 2}B"
+)
+def test_stream(vector: dict[str, Any]) -> None:
+    key, content_id = b(vector["content_key"]), b(vector["content_id"])
+    chunks = [b(c) for c in vector["chunks"]]
+    plaintext = b"".join(cs.decrypt_all(key, content_id, b(vector["header"]), chunks))
+    assert plaintext == b(vector["plaintext"])
+    size, chunk_size = len(plaintext), vector["chunk_size"]
+    header, again = cs.encrypt_all(key, content_id, plaintext, chunk_size)
+    assert header == b(vector["header"])
+    assert again == chunks
+    digests = [
+        cs.chunk_digest(plaintext[i : i + chunk_size]) for i in range(0, max(size, 1), chunk_size)
+    ]
+    assert cs.content_hash(digests) == b(vector["content_hash"])
