@@ -17,6 +17,14 @@ from coffre.errors import Unauthenticated, UsageError
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
 
+def _retry_for() -> float:
+    """Seconds to keep retrying when the server is unreachable (env COFFRE_RETRY_FOR)."""
+    try:
+        return max(0.0, float(os.environ.get("COFFRE_RETRY_FOR", "20")))
+    except ValueError:
+        raise UsageError("COFFRE_RETRY_FOR must be a number of seconds") from None
+
+
 @dataclass
 class CliContext:
     server_option: str | None
@@ -28,7 +36,7 @@ class CliContext:
         ).rstrip("/")
 
     def api(self, token: str | None = None) -> Api:
-        return Api(self.server(), token=token)
+        return Api(self.server(), token=token, retry_for=_retry_for())
 
     def session(self) -> SavedSession:
         session = load_session()
@@ -43,7 +51,7 @@ class CliContext:
 
     def drive(self) -> Drive:
         session = self.session()
-        api = Api(session.server, token=session.token)
+        api = Api(session.server, token=session.token, retry_for=_retry_for())
         keys: AccountKeys = open_keys(session.master_key, api.keys())
         return Drive(api, keys)
 
