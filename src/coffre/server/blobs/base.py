@@ -25,5 +25,8 @@ class BlobStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def chunks(self, content_id: str) -> set[int]:
+        """The indexes of the chunks stored for ``content_id``."""
+
     def check(self) -> None:
         """Raise if the store cannot be used (for /healthz)."""

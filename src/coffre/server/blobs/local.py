@@ -56,6 +56,15 @@ class LocalBlobStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def chunks(self, content_id: str) -> set[int]:
+        if not content_id.isalnum():
+            raise ValueError(f"bad content id {content_id!r}")
+        try:
+            names = os.listdir(self.root / content_id[:2] / content_id)
+        except FileNotFoundError:
+            return set()
+        return {int(name) for name in names if name.isdigit()}
+
     def check(self) -> None:
         if not os.access(self.root, os.W_OK):
             raise OSError(f"blob folder {self.root} is not writable")

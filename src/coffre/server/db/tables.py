@@ -155,15 +155,6 @@ class Upload(Base):
     updated_at: Mapped[float] = mapped_column(Float, index=True)
 
 
-class UploadChunk(Base):
-    __tablename__ = "upload_chunks"
-
-    upload_id: Mapped[str] = mapped_column(
-        ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True
-    )
-    index: Mapped[int] = mapped_column(Integer, primary_key=True)
-
-
 class Event(Base):
     __tablename__ = "events"
 

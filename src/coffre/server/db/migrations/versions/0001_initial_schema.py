@@ -171,18 +171,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_uploads_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
-        "upload_chunks",
-        sa.Column("upload_id", sa.String(length=32), nullable=False),
-        sa.Column("index", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["upload_id"],
-            ["uploads.id"],
-            name=op.f("fk_upload_chunks_upload_id_uploads"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("upload_id", "index", name=op.f("pk_upload_chunks")),
-    )
-    op.create_table(
         "versions",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("node_id", sa.String(length=32), nullable=False),
@@ -210,7 +198,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_versions_content_id"))
 
     op.drop_table("versions")
-    op.drop_table("upload_chunks")
     with op.batch_alter_table("uploads", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_uploads_updated_at"))
         batch_op.drop_index(batch_op.f("ix_uploads_owner_id"))
