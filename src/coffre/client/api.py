@@ -9,6 +9,7 @@ once, because the client cannot know whether a lost answer means a lost request.
 from __future__ import annotations
 
 import random
+import socket
 import time
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from coffre.protocol import models as m
 T = TypeVar("T", bound=BaseModel)
 
 _RETRY_STATUS = {502, 503, 504}
+_SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 USER_AGENT = f"coffre/{__version__}"
 
 
@@ -39,11 +41,16 @@ class Api:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.retry_for = retry_for
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        if transport is None:
+            # Without TCP_NODELAY, a request's last partial segment waits for the server's
+            # delayed ACK (about 40 ms): every chunk PUT would stall that long.
+            transport = httpx.HTTPTransport(limits=limits, socket_options=_SOCKET_OPTIONS)
         self.http = httpx.Client(
             base_url=self.base_url,
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=10.0),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+            limits=limits,
             headers={"user-agent": USER_AGENT},
         )
 
