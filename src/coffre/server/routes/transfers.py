@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from coffre.protocol import models as m
 from coffre.protocol.types import Id
 from coffre.server.deps import Caller, Ctx
+from coffre.server.services import small_files as small
 from coffre.server.services import transfers
 
 router = APIRouter(prefix="/v1", tags=["transfers"])
@@ -65,7 +66,7 @@ def cancel(ctx: Ctx, who: Caller, upload_id: Id) -> Response:
 @router.post("/files/small", status_code=201)
 def small_files(ctx: Ctx, who: Caller, body: m.SmallFilesRequest) -> m.SmallFilesResponse:
     """Create many one-chunk files at once (all or none)."""
-    return transfers.small_files(ctx, who, body)
+    return small.small_files(ctx, who, body)
 
 
 @router.get(

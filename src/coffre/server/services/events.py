@@ -33,6 +33,28 @@ def emit(
     return seq
 
 
+def emit_many(
+    db: Session, user_id: str, items: list[tuple[m.EventKind, str | None, str | None]]
+) -> None:
+    """Append several events with one update of the counter."""
+    if not items:
+        return
+    last = db.execute(
+        update(t.User)
+        .where(t.User.id == user_id)
+        .values(feed_seq=t.User.feed_seq + len(items))
+        .returning(t.User.feed_seq)
+    ).scalar_one()
+    at = now()
+    first = last - len(items) + 1
+    db.add_all(
+        t.Event(
+            user_id=user_id, seq=first + i, kind=kind, node_id=node_id, parent_id=parent_id, at=at
+        )
+        for i, (kind, node_id, parent_id) in enumerate(items)
+    )
+
+
 def after(db: Session, user_id: str, seq: int, limit: int) -> m.EventList:
     """Events after ``seq``; ``last`` is the newest returned, or the feed's head if none."""
     rows = db.scalars(

@@ -7,8 +7,7 @@ commit makes the version (and, for a new file, the node) visible in one transact
 Quota is reserved at the start (committed bytes plus pending uploads) and checked again
 at commit. Uploads untouched for ``upload_expiry`` seconds are collected with their blobs.
 
-Small files (one chunk each) can skip the three-step dance: :func:`small_files` creates
-many in one transaction, keeping their single chunk inline in the database.
+Small files (one chunk each) can skip the three-step dance: see :mod:`.small_files`.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from coffre.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QuotaExceeded
+from coffre.errors import BadRequest, Conflict, NotFound, QuotaExceeded
 from coffre.protocol import models as m
 from coffre.server.blobs import chunk_key
 from coffre.server.context import Context, Principal, now
@@ -31,12 +30,10 @@ from coffre.server.services.records import (
     in_rubbish,
     live_folder,
     node_record,
-    node_records,
     owned_node,
 )
 
 TAG = 16
-INLINE_MAX = 64 * 1024
 _TOUCH_EVERY = 60.0
 
 
@@ -47,7 +44,7 @@ def expected_chunk_size(chunk_size: int, chunk_count: int, size: int, index: int
     return size - (chunk_count - 1) * (chunk_size + TAG)
 
 
-def _check_shape(ctx: Context, v: m.NewVersion) -> None:
+def check_shape(ctx: Context, v: m.NewVersion) -> None:
     s = ctx.settings
     if not s.min_chunk_size <= v.chunk_size <= s.max_chunk_size:
         raise BadRequest(
@@ -61,15 +58,15 @@ def _check_shape(ctx: Context, v: m.NewVersion) -> None:
         raise BadRequest("bad_header", "the content header names another chunk size")
 
 
-def _reserved(db: Session, user_id: str) -> int:
+def reserved_bytes(db: Session, user_id: str) -> int:
     pending = db.scalar(
         select(func.coalesce(func.sum(t.Upload.size), 0)).where(t.Upload.owner_id == user_id)
     )
     return int(pending or 0)
 
 
-def _check_quota(db: Session, user: t.User, size: int, *, pending: bool) -> None:
-    reserved = _reserved(db, user.id) if pending else 0
+def check_quota(db: Session, user: t.User, size: int, *, pending: bool) -> None:
+    reserved = reserved_bytes(db, user.id) if pending else 0
     if user.storage_used + reserved + size > user.storage_quota:
         free = max(0, user.storage_quota - user.storage_used - reserved)
         raise QuotaExceeded(
@@ -122,13 +119,13 @@ def _state(ctx: Context, u: t.Upload) -> m.UploadState:
 
 
 def start(ctx: Context, who: Principal, req: m.UploadRequest) -> m.UploadState:
-    _check_shape(ctx, req.version)
+    check_shape(ctx, req.version)
     v = req.version
     at = now()
     with ctx.db.write() as db:
         existing = _target(db, who, req.node, req.node_id)
         _check_new_version(db, v)
-        _check_quota(db, db.get_one(t.User, who.user_id), v.size, pending=True)
+        check_quota(db, db.get_one(t.User, who.user_id), v.size, pending=True)
         upload = t.Upload(
             id=v.id,
             owner_id=who.user_id,
@@ -189,13 +186,11 @@ def put_chunk(ctx: Context, who: Principal, upload_id: str, index: int, data: by
             raise NotFound("upload_not_found", "the upload expired while the chunk was sent")
 
 
-def _make_version(
-    db: Session, who: Principal, u: t.Upload, envelope: bytes, inline: bytes | None = None
-) -> t.Node:
+def _make_version(db: Session, who: Principal, u: t.Upload, envelope: bytes) -> t.Node:
     """Turn a complete upload into a visible version, in the caller's transaction."""
     at = now()
     user = db.get_one(t.User, who.user_id)
-    _check_quota(db, user, u.size, pending=False)
+    check_quota(db, user, u.size, pending=False)
     if u.new_node:
         assert u.parent_id and u.node_key and u.node_meta and u.name_tag
         live_folder(db, who, u.parent_id)
@@ -227,7 +222,6 @@ def _make_version(
             chunk_count=u.chunk_count,
             size=u.size,
             created_at=at,
-            inline=inline,
         )
     )
     db.flush()
@@ -277,62 +271,6 @@ def cancel(ctx: Context, who: Principal, upload_id: str) -> None:
         u = _owned_upload(db, who, upload_id)
         db.add(t.Garbage(content_id=u.content_id, chunk_count=u.chunk_count, queued_at=now()))
         db.delete(u)
-
-
-def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.SmallFilesResponse:
-    """Many one-chunk files in one request and one transaction: all or none."""
-    total = sum(len(f.data) for f in req.files)
-    if total > ctx.settings.max_json_bytes:
-        raise PayloadTooLarge("too_large", "send fewer files per request")
-    for f in req.files:
-        _check_shape(ctx, f.version)
-        if f.version.chunk_count != 1 or len(f.data) != f.version.size:
-            raise BadRequest("bad_chunk_length", "small files are one chunk of exactly size bytes")
-    for f in req.files:
-        if len(f.data) > INLINE_MAX:
-            ctx.blobs.put(chunk_key(f.version.content_id, 0), f.data)
-    at = now()
-    try:
-        with ctx.db.write() as db:
-            _check_quota(db, db.get_one(t.User, who.user_id), total, pending=True)
-            nodes: list[t.Node] = []
-            for f in req.files:
-                existing = _target(db, who, f.node, f.node_id)
-                _check_new_version(db, f.version)
-                v = f.version
-                upload = t.Upload(
-                    id=v.id,
-                    owner_id=who.user_id,
-                    node_id=existing.id if existing else f.node.id,  # type: ignore[union-attr]
-                    new_node=existing is None,
-                    parent_id=f.node.parent_id if f.node else None,
-                    node_key=f.node.key if f.node else None,
-                    node_meta=f.node.meta if f.node else None,
-                    name_tag=f.node.name_tag if f.node else None,
-                    header=v.header,
-                    content_id=v.content_id,
-                    chunk_size=v.chunk_size,
-                    chunk_count=1,
-                    size=v.size,
-                    created_at=at,
-                    updated_at=at,
-                )
-                nodes.append(
-                    _make_version(
-                        db, who, upload, f.envelope, f.data if len(f.data) <= INLINE_MAX else None
-                    )
-                )
-                db.flush()
-            records = node_records(db, nodes)
-    except sa_exc.IntegrityError:
-        raise Conflict("name_taken", "something with this name is already in the folder") from None
-    except BaseException:
-        for f in req.files:
-            if len(f.data) > INLINE_MAX:
-                ctx.blobs.delete(chunk_key(f.version.content_id, 0))
-        raise
-    ctx.notifier.notify(who.user_id)
-    return m.SmallFilesResponse(nodes=records)
 
 
 def read_chunk(ctx: Context, who: Principal, version_id: str, index: int) -> bytes:

@@ -1,0 +1,187 @@
+"""Many one-chunk files in one request and one transaction: all of them or none.
+
+A folder of small files is where per-file round trips and per-file queries dominate, so
+this path checks a whole batch with a fixed number of set-wise queries (parents, ids,
+names, quota) and keeps contents of up to 64 KiB inline in the database, written by the
+same transaction as the nodes: one commit, one fsync, for the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from coffre.errors import BadRequest, Conflict, PayloadTooLarge
+from coffre.protocol import models as m
+from coffre.server.blobs import chunk_key
+from coffre.server.context import Context, Principal, now
+from coffre.server.db import tables as t
+from coffre.server.services import events
+from coffre.server.services.records import in_rubbish, live_folder, node_records
+from coffre.server.services.transfers import check_quota, check_shape
+
+INLINE_MAX = 64 * 1024
+_IN = 500  # ids per IN (...) clause
+
+
+def _chunked(values: Sequence[str]) -> Iterable[Sequence[str]]:
+    for i in range(0, len(values), _IN):
+        yield values[i : i + _IN]
+
+
+def _any_exists(db: Session, column: InstrumentedAttribute[str], values: list[str]) -> bool:
+    return any(
+        db.scalar(select(column).where(column.in_(part)).limit(1)) is not None
+        for part in _chunked(values)
+    )
+
+
+def _validate(ctx: Context, req: m.SmallFilesRequest) -> int:
+    total = sum(len(f.data) for f in req.files)
+    if total > ctx.settings.max_json_bytes:
+        raise PayloadTooLarge("too_large", "send fewer files per request")
+    for f in req.files:
+        check_shape(ctx, f.version)
+        if f.version.chunk_count != 1 or len(f.data) != f.version.size:
+            raise BadRequest("bad_chunk_length", "small files are one chunk of exactly size bytes")
+        if (f.node is None) == (f.node_id is None):
+            raise BadRequest("invalid_request", "give either node (a new file) or node_id")
+    ids = [f.version.id for f in req.files] + [f.version.content_id for f in req.files]
+    ids += [f.node.id for f in req.files if f.node]
+    if len(set(ids)) != len(ids):
+        raise Conflict("id_taken", "ids repeat within the batch")
+    names = Counter((f.node.parent_id, f.node.name_tag) for f in req.files if f.node)
+    if names and names.most_common(1)[0][1] > 1:
+        raise Conflict("name_taken", "two files of the batch have the same name in one folder")
+    return total
+
+
+def _check_batch(db: Session, who: Principal, req: m.SmallFilesRequest) -> dict[str, t.Node]:
+    """Check parents, ids and names set-wise; return the existing files getting versions."""
+    for parent_id in {f.node.parent_id for f in req.files if f.node}:
+        live_folder(db, who, parent_id)
+    existing: dict[str, t.Node] = {}
+    wanted = sorted({f.node_id for f in req.files if f.node_id})
+    for part in _chunked(wanted):
+        existing.update((n.id, n) for n in db.scalars(select(t.Node).where(t.Node.id.in_(part))))
+    for node_id in wanted:
+        node = existing.get(node_id)
+        if node is None or node.owner_id != who.user_id:
+            raise Conflict("node_not_found", "a file to add a version to does not exist")
+        if node.kind != "file" or in_rubbish(db, node):
+            raise Conflict("not_a_file", "versions go to files outside the rubbish bin")
+    new_ids = [f.node.id for f in req.files if f.node]
+    version_ids = [f.version.id for f in req.files]
+    content_ids = [f.version.content_id for f in req.files]
+    if (
+        _any_exists(db, t.Node.id, new_ids)
+        or _any_exists(db, t.Upload.node_id, new_ids)
+        or _any_exists(db, t.Version.id, version_ids)
+        or _any_exists(db, t.Upload.id, version_ids)
+        or _any_exists(db, t.Content.id, content_ids)
+        or _any_exists(db, t.Upload.content_id, content_ids)
+    ):
+        raise Conflict("id_taken", "an id is in use; generate another")
+    pairs = [(f.node.parent_id, f.node.name_tag) for f in req.files if f.node]
+    for i in range(0, len(pairs), _IN):
+        clash = db.scalar(
+            select(t.Node.id)
+            .where(
+                tuple_(t.Node.parent_id, t.Node.name_tag).in_(pairs[i : i + _IN]),
+                t.Node.trashed_at.is_(None),
+            )
+            .limit(1)
+        )
+        if clash is not None:
+            raise Conflict("name_taken", "something with this name is already in the folder")
+    return existing
+
+
+def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.SmallFilesResponse:
+    total = _validate(ctx, req)
+    large = [f for f in req.files if len(f.data) > INLINE_MAX]
+    for f in large:
+        ctx.blobs.put(chunk_key(f.version.content_id, 0), f.data)
+    at = now()
+    try:
+        with ctx.db.write() as db:
+            user = db.get_one(t.User, who.user_id)
+            check_quota(db, user, total, pending=True)
+            existing = _check_batch(db, who, req)
+            numbers: dict[str, int] = {}
+            for part in _chunked(sorted(existing)):
+                numbers.update(
+                    db.execute(
+                        select(t.Version.node_id, func.max(t.Version.number))
+                        .where(t.Version.node_id.in_(part))
+                        .group_by(t.Version.node_id)
+                    )
+                    .tuples()
+                    .all()
+                )
+            nodes: list[t.Node] = []
+            feed: list[tuple[m.EventKind, str | None, str | None]] = []
+            for f in req.files:
+                v = f.version
+                if f.node is not None:
+                    node = t.Node(
+                        id=f.node.id,
+                        owner_id=who.user_id,
+                        parent_id=f.node.parent_id,
+                        kind="file",
+                        key=f.node.key,
+                        meta=f.node.meta,
+                        name_tag=f.node.name_tag,
+                        created_at=at,
+                        updated_at=at,
+                        version_count=0,
+                    )
+                    db.add(node)
+                    feed.append(("node.created", node.id, node.parent_id))
+                else:
+                    node = existing[f.node_id or ""]
+                    feed.append(("version.added", node.id, node.parent_id))
+                db.add(
+                    t.Content(
+                        id=v.content_id,
+                        owner_id=who.user_id,
+                        chunk_size=v.chunk_size,
+                        chunk_count=1,
+                        size=v.size,
+                        created_at=at,
+                        inline=f.data if len(f.data) <= INLINE_MAX else None,
+                    )
+                )
+                number = numbers.get(node.id, 0) + 1
+                numbers[node.id] = number
+                db.add(
+                    t.Version(
+                        id=v.id,
+                        node_id=node.id,
+                        number=number,
+                        content_id=v.content_id,
+                        envelope=f.envelope,
+                        header=v.header,
+                        created_at=at,
+                    )
+                )
+                node.current_version = v.id
+                node.version_count = (node.version_count or 0) + 1
+                node.updated_at = at
+                nodes.append(node)
+            user.storage_used += total
+            events.emit_many(db, who.user_id, feed)
+            db.flush()
+            records = node_records(db, nodes)
+    except sa_exc.IntegrityError:
+        raise Conflict("name_taken", "something with this name is already in the folder") from None
+    except BaseException:
+        for f in large:
+            ctx.blobs.delete(chunk_key(f.version.content_id, 0))
+        raise
+    ctx.notifier.notify(who.user_id)
+    return m.SmallFilesResponse(nodes=records)
