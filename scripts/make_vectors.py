@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import struct
 import sys
 from pathlib import Path
 from typing import Any
@@ -146,17 +147,14 @@ def node_vectors() -> dict[str, Any]:
         media_type="application/pdf",
         content_hash=fixed("content hash", 32),
     )
+    media_type = info.media_type.encode()
     version_plain = (
         info.content_key
         + info.content_id
-        + cn.pack_json(
-            {
-                "size": info.size,
-                "mtime": info.mtime_ms,
-                "type": info.media_type,
-                "hash": h(info.content_hash),
-            }
-        )
+        + struct.pack(">Qq", info.size, info.mtime_ms)
+        + info.content_hash
+        + bytes([len(media_type)])
+        + media_type
     )
     return {
         "parent_key": h(parent_key),

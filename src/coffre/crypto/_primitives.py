@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+_SHA256 = hashes.SHA256()
 KEY_SIZE = 32
 NONCE_SIZE = 12
 TAG_SIZE = 16
@@ -61,12 +62,12 @@ def hmac_sha256(key: bytes, data: bytes) -> bytes:
 
 def hkdf(ikm: bytes, info: bytes, length: int, salt: bytes = b"") -> bytes:
     """HKDF-SHA256 (RFC 5869) with extract and expand; an empty salt means 32 zero bytes."""
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None, info=info).derive(ikm)
+    return HKDF(algorithm=_SHA256, length=length, salt=salt or None, info=info).derive(ikm)
 
 
 def hkdf_expand(key: bytes, info: bytes, length: int) -> bytes:
     """HKDF-Expand-SHA256 alone, for ``key`` that is already a uniformly random 256-bit key."""
-    return HKDFExpand(algorithm=hashes.SHA256(), length=length, info=info).derive(key)
+    return HKDFExpand(algorithm=_SHA256, length=length, info=info).derive(key)
 
 
 def argon2id(password: bytes, salt: bytes, *, time_cost: int, memory_kib: int, lanes: int) -> bytes:

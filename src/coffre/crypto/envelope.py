@@ -43,17 +43,21 @@ class Purpose(Enum):
 
     @property
     def label(self) -> bytes:
-        return b"coffre/v1 " + self.value.encode()
+        return _LABELS[self]
+
+
+_LABELS = {purpose: b"coffre/v1 " + purpose.value.encode() for purpose in Purpose}
+_AD_PREFIX = {purpose: bytes([VERSION]) + label + b"\x00" for purpose, label in _LABELS.items()}
 
 
 @lru_cache(maxsize=4096)
 def _subkeys(key: bytes, purpose: Purpose) -> tuple[p.Aead, bytes]:
-    okm = p.hkdf_expand(key, purpose.label, 64)
+    okm = p.hkdf_expand(key, _LABELS[purpose], 64)
     return p.Aead(okm[:32]), okm[32:]
 
 
 def _associated_data(purpose: Purpose, context: bytes) -> bytes:
-    return bytes([VERSION]) + purpose.label + b"\x00" + context
+    return _AD_PREFIX[purpose] + context
 
 
 def seal(

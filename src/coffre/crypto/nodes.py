@@ -5,15 +5,17 @@ Every node (folder or file) has its own random 256-bit key, sealed under its par
     node key   = seal(parent key, "node-key",  node_id || parent_id || kind, key)
     node meta  = seal(node key,   "node-meta", node_id || parent_id || kind, padded JSON)
     version    = seal(node key,   "version",   node_id || version_id,
-                      content_key(32) || content_id(16) || padded JSON)
+                      content_key(32) || content_id(16) || size u64 || mtime_ms i64
+                      || content_hash(32) || type_length u8 || media type (UTF-8))
     name tag   = HMAC-SHA256(HKDF-Expand(parent key, "coffre/v1 name-tag", 32), NFC name)[:16]
 
-``kind`` is one byte: 0x01 folder, 0x02 file. Node metadata is ``{"name": ...}``; version
-metadata is ``{"size", "mtime", "type", "hash"}`` (plaintext size in bytes, modification time in
-milliseconds since the epoch, media type, and the content hash of
-:func:`coffre.crypto.stream.content_hash` in hex). JSON is
+``kind`` is one byte: 0x01 folder, 0x02 file. Node metadata is JSON, ``{"name": ...}``,
 compact with sorted keys, UTF-8, padded with spaces to a multiple of 32 bytes so that
-ciphertext sizes say little about name lengths.
+ciphertext sizes say little about name lengths. A version's plaintext is binary, so that
+a large listing opens fast: the content key and id, the plaintext size, the modification
+time (milliseconds since the epoch), the content hash of
+:func:`coffre.crypto.stream.content_hash` and the media type; bytes after the media type
+are reserved for later fields and ignored.
 
 Binding ids and kind into the associated data stops the server from swapping names or
 keys between nodes, moving a node under another parent, or turning a file into a folder
@@ -25,6 +27,8 @@ folder, and find a child by name, without learning the name.
 from __future__ import annotations
 
 import json
+import re
+import struct
 import unicodedata
 from dataclasses import dataclass
 from enum import IntEnum
@@ -36,6 +40,7 @@ from coffre.crypto.envelope import Purpose, open_, seal
 from coffre.errors import IntegrityError, UsageError
 
 MAX_NAME_BYTES = 255
+_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")
 _PAD = 32
 
 
@@ -55,7 +60,7 @@ def pack_json(obj: dict[str, Any]) -> bytes:
 
 def unpack_json(raw: bytes, what: str) -> dict[str, Any]:
     try:
-        obj = json.loads(raw)
+        obj = json.loads(raw.decode())
     except (UnicodeDecodeError, ValueError):
         raise IntegrityError(what) from None
     if not isinstance(obj, dict):
@@ -68,7 +73,7 @@ def check_name(name: str) -> str:
     name = unicodedata.normalize("NFC", name)
     if name in ("", ".", ".."):
         raise UsageError(f"{name!r} is not a valid name")
-    if any(ch in "/\\" or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name):
+    if _FORBIDDEN.search(name):
         raise UsageError(f"{name!r} is not a valid name: no slashes or control characters")
     if len(name.encode()) > MAX_NAME_BYTES:
         raise UsageError(f"name too long ({len(name.encode())} bytes, at most {MAX_NAME_BYTES})")
@@ -152,39 +157,36 @@ class VersionInfo:
         )
 
 
+_VERSION_FIXED = struct.Struct(">32s16sQq32sB")  # key, content id, size, mtime, hash, type length
+
+
 def seal_version(node_key: bytes, node_id: bytes, version_id: bytes, info: VersionInfo) -> bytes:
-    meta = {
-        "size": info.size,
-        "mtime": info.mtime_ms,
-        "type": info.media_type,
-        "hash": info.content_hash.hex(),
-    }
-    return seal(
-        node_key,
-        Purpose.VERSION,
-        node_id + version_id,
-        info.content_key + info.content_id + pack_json(meta),
+    media_type = info.media_type.encode()[:255]
+    plaintext = (
+        _VERSION_FIXED.pack(
+            info.content_key,
+            info.content_id,
+            info.size,
+            info.mtime_ms,
+            info.content_hash,
+            len(media_type),
+        )
+        + media_type
     )
+    return seal(node_key, Purpose.VERSION, node_id + version_id, plaintext)
 
 
 def open_version(node_key: bytes, node_id: bytes, version_id: bytes, sealed: bytes) -> VersionInfo:
     what = "file version"
     raw = open_(node_key, Purpose.VERSION, node_id + version_id, sealed, what=what)
-    if len(raw) < 48:
+    if len(raw) < _VERSION_FIXED.size:
         raise IntegrityError(what)
-    meta = unpack_json(raw[48:], what)
-    size, mtime, media_type, digest = (meta.get(k) for k in ("size", "mtime", "type", "hash"))
-    if (
-        not isinstance(size, int)
-        or size < 0
-        or not isinstance(mtime, int)
-        or not isinstance(media_type, str)
-        or not isinstance(digest, str)
-        or len(digest) != 64
-    ):
+    key, content_id, size, mtime, digest, type_length = _VERSION_FIXED.unpack_from(raw)
+    end = _VERSION_FIXED.size + type_length
+    if len(raw) < end:
         raise IntegrityError(what)
     try:
-        content_hash = bytes.fromhex(digest)
-    except ValueError:
+        media_type = raw[_VERSION_FIXED.size : end].decode()
+    except UnicodeDecodeError:
         raise IntegrityError(what) from None
-    return VersionInfo(raw[:32], raw[32:48], size, mtime, media_type, content_hash)
+    return VersionInfo(key, content_id, size, mtime, media_type, digest)

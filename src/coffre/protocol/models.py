@@ -29,7 +29,9 @@ MAX_CHUNKS = 1 << 22  # 4 TiB at 1 MiB chunks
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, val_json_bytes="base64", ser_json_bytes="base64"
+    )
 
 
 # -- errors -------------------------------------------------------------------------------

@@ -14,15 +14,16 @@ from coffre.server.services import tree
 router = APIRouter(prefix="/v1", tags=["tree"])
 
 
-@router.get("/nodes")
+@router.get("/nodes", response_model=m.NodeList)
 def all_nodes(
     ctx: Ctx,
     who: Caller,
     after: Annotated[Id | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=tree.PAGE_LIMIT)] = 10_000,
-) -> m.NodeList:
-    """Every node of the account, rubbish included, a page at a time."""
-    return tree.all_nodes(ctx, who, after, limit)
+) -> Response:
+    """Every node of the account, rubbish included, a page at a time (in id order)."""
+    listing = tree.all_nodes(ctx, who, after, limit)
+    return Response(listing.model_dump_json(), media_type="application/json")
 
 
 @router.post("/nodes", status_code=201)

@@ -19,6 +19,7 @@ from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
 from coffre.server.services import events
 from coffre.server.services.records import (
+    LISTING,
     ancestors,
     check_name_free,
     check_new_id,
@@ -27,6 +28,7 @@ from coffre.server.services.records import (
     node_record,
     node_records,
     owned_node,
+    record_from_row,
     version_record,
 )
 
@@ -57,13 +59,13 @@ def children(ctx: Context, who: Principal, node_id: str, name_tag: str | None) -
 def all_nodes(ctx: Context, who: Principal, after: str | None, limit: int) -> m.NodeList:
     """Every node of the account, rubbish included, a page at a time in id order."""
     limit = max(1, min(limit, PAGE_LIMIT))
+    query = LISTING.where(t.Node.owner_id == who.user_id)
+    if after:
+        query = query.where(t.Node.id > after)
     with ctx.db.read() as db:
-        query = select(t.Node).where(t.Node.owner_id == who.user_id)
-        if after:
-            query = query.where(t.Node.id > after)
-        rows = db.scalars(query.order_by(t.Node.id).limit(limit)).all()
-        cursor = rows[-1].id if len(rows) == limit else None
-        return m.NodeList(nodes=node_records(db, rows), cursor=cursor)
+        nodes = [record_from_row(row) for row in db.execute(query.order_by(t.Node.id).limit(limit))]
+    cursor = nodes[-1].id if len(nodes) == limit else None
+    return m.NodeList.model_construct(nodes=nodes, cursor=cursor)
 
 
 def mkdir(ctx: Context, who: Principal, req: m.NewNode) -> m.NodeRecord:
