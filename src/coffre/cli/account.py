@@ -73,7 +73,7 @@ def logout(cli: CliContext) -> None:
     """End this session and forget its keys on this machine."""
     session = cli.session()
     try:
-        with cli.api(session.token) as api:
+        with cli.api(session) as api:
             api.logout()
     except CoffreError as exc:
         warn(f"the server did not confirm the logout ({exc}); the local session is deleted anyway")
@@ -134,7 +134,7 @@ def recover(cli: CliContext, email: str, password_stdin: bool) -> None:
 def sessions(cli: CliContext, revoke_id: str | None) -> None:
     """List the account's sessions, or end one."""
     session = cli.session()
-    with cli.api(session.token) as api:
+    with cli.api(session) as api:
         if revoke_id:
             api.revoke_session(revoke_id)
             click.echo(f"Session {revoke_id} ended.")

@@ -35,8 +35,10 @@ class CliContext:
             self.server_option or (session.server if session else None) or DEFAULT_SERVER
         ).rstrip("/")
 
-    def api(self, token: str | None = None) -> Api:
-        return Api(self.server(), token=token, retry_for=_retry_for())
+    def api(self, session: SavedSession | None = None) -> Api:
+        """An API client: for ``session`` (its server and token), or anonymous."""
+        token = session.token if session else None
+        return Api(self.server(session), token=token, retry_for=_retry_for())
 
     def session(self) -> SavedSession:
         session = load_session()
@@ -51,7 +53,7 @@ class CliContext:
 
     def drive(self) -> Drive:
         session = self.session()
-        api = Api(session.server, token=session.token, retry_for=_retry_for())
+        api = self.api(session)
         keys: AccountKeys = open_keys(session.master_key, api.keys())
         return Drive(api, keys)
 

@@ -48,6 +48,8 @@ def serve(host: str | None, port: int | None, data: Path | None, access_log: boo
         loop="uvloop",
         http="httptools",
         access_log=access_log,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         log_level="info",
         timeout_graceful_shutdown=5,
     )

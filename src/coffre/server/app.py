@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from coffre import __version__
+from coffre.protocol.models import ErrorBody
 from coffre.server import http_errors
 from coffre.server.blobs import open_blob_store
 from coffre.server.config import Settings
@@ -34,7 +37,7 @@ the API is described at <a href="/docs">/docs</a>.</p></body></html>
 
 
 def build_context(settings: Settings) -> Context:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
     migrate.upgrade(db)
     return Context(settings=settings, db=db, blobs=open_blob_store(settings.resolved_blobs))
@@ -47,6 +50,35 @@ async def _collector(ctx: Context) -> None:
             await run_in_threadpool(collect, ctx)
         except Exception:
             log.exception("garbage collection failed; will retry")
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, corrected to what the server does: bad input is a 400 with the
+    error body (never FastAPI's 422), and any route may answer with the error body."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, summary=app.summary, routes=app.routes
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorBody"] = ErrorBody.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    components.update(components["ErrorBody"].pop("$defs", {}))
+    error = {
+        "description": "An error: a stable code and a message (docs/api.md lists the codes)",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            responses["400"] = {**error, "description": "Invalid request"}
+            responses.setdefault("default", error)
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    app.openapi_schema = schema
+    return schema
 
 
 def create_app(settings: Settings | None = None, ctx: Context | None = None) -> FastAPI:
@@ -76,6 +108,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
     def landing() -> HTMLResponse:
         return HTMLResponse(_LANDING)
 
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(
         BodyLimit,
         json_limit=ctx.settings.max_json_bytes,

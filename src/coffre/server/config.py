@@ -37,7 +37,7 @@ class Settings:
     login_failures_per_account: int = 10
     login_failures_per_address: int = 50
     login_window: int = 15 * 60
-    trust_proxy: bool = False
+    trusted_proxies: str = ""
 
     @property
     def resolved_database_url(self) -> str:
@@ -112,8 +112,9 @@ DOCS: dict[str, Setting] = {
     "login_window": Setting(
         "COFFRE_LOGIN_WINDOW", "Seconds over which failed logins are counted (default 900)."
     ),
-    "trust_proxy": Setting(
-        "COFFRE_TRUST_PROXY",
-        "Take the client address from X-Forwarded-For (only behind a proxy you run).",
+    "trusted_proxies": Setting(
+        "COFFRE_TRUSTED_PROXIES",
+        "Comma-separated addresses of reverse proxies whose X-Forwarded-For is believed "
+        "(default: none; the peer's address is the client's).",
     ),
 }

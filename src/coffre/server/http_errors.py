@@ -17,7 +17,6 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from coffre.errors import CoffreError, RateLimited
-from coffre.server.limits import BodyTooLarge
 
 log = logging.getLogger("coffre.server")
 
@@ -53,10 +52,6 @@ def install(app: FastAPI) -> None:
         headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
         return error_response(exc.status, exc.code, exc.message, headers)
 
-    @app.exception_handler(BodyTooLarge)
-    async def _too_large(_request: Request, _exc: BodyTooLarge) -> JSONResponse:
-        return error_response(413, "too_large", "the request body is too large")
-
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(400, "invalid_request", _describe(exc))
@@ -64,7 +59,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        return error_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
 
     @app.exception_handler(sa_exc.OperationalError)
     async def _db_down(_request: Request, exc: sa_exc.OperationalError) -> JSONResponse:

@@ -93,19 +93,20 @@ def _scopes(email: str, ip: str | None) -> list[tuple[str, str]]:
 
 def _check_rate(ctx: Context, db: Session, email: str, ip: str | None) -> None:
     s = ctx.settings
-    since = now() - s.login_window
+    at = now()
+    since = at - s.login_window
     for kind, scope in _scopes(email, ip):
         limit = s.login_failures_per_account if kind == "account" else s.login_failures_per_address
-        count = db.scalar(
-            select(func.count())
-            .select_from(t.LoginFailure)
-            .where(t.LoginFailure.scope == scope, t.LoginFailure.at > since)
-        )
+        count, oldest = db.execute(
+            select(func.count(), func.min(t.LoginFailure.at)).where(
+                t.LoginFailure.scope == scope, t.LoginFailure.at > since
+            )
+        ).one()
         if (count or 0) >= limit:
             raise RateLimited(
                 "too_many_attempts",
                 f"too many failed attempts for this {kind}; try again in a few minutes",
-                retry_after=s.login_window,
+                retry_after=max(1, int((oldest or at) + s.login_window - at) + 1),
             )
 
 
@@ -115,7 +116,15 @@ def _record_failure(ctx: Context, email: str, ip: str | None) -> None:
         at = now()
         for _, scope in _scopes(email, ip):
             db.add(t.LoginFailure(scope=scope, at=at))
-        db.execute(delete(t.LoginFailure).where(t.LoginFailure.at < at - ctx.settings.login_window))
+    prune_login_failures(ctx)
+
+
+def prune_login_failures(ctx: Context) -> None:
+    """Forget failed logins older than the window (they hold emails and addresses)."""
+    with ctx.db.write() as db:
+        db.execute(
+            delete(t.LoginFailure).where(t.LoginFailure.at < now() - ctx.settings.login_window)
+        )
 
 
 def _verify(ctx: Context, email: str, ip: str | None, secret: bytes, field: str) -> str:

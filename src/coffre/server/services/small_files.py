@@ -15,7 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from coffre.errors import BadRequest, Conflict, PayloadTooLarge
+from coffre.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 from coffre.protocol import models as m
 from coffre.server.blobs import chunk_key
 from coffre.server.context import Context, Principal, now
@@ -71,7 +71,7 @@ def _check_batch(db: Session, who: Principal, req: m.SmallFilesRequest) -> dict[
     for node_id in wanted:
         node = existing.get(node_id)
         if node is None or node.owner_id != who.user_id:
-            raise Conflict("node_not_found", "a file to add a version to does not exist")
+            raise NotFound("node_not_found", "no such file or folder")
         if node.kind != "file" or in_rubbish(db, node):
             raise Conflict("not_a_file", "versions go to files outside the rubbish bin")
     new_ids = [f.node.id for f in req.files if f.node]
@@ -104,6 +104,13 @@ def _check_batch(db: Session, who: Principal, req: m.SmallFilesRequest) -> dict[
 def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.SmallFilesResponse:
     total = _validate(ctx, req)
     large = [f for f in req.files if len(f.data) > INLINE_MAX]
+    if large:
+        # Blobs are written before the transaction: their ids must be new first, or a
+        # failing batch would delete chunks that belong to existing content.
+        ids = [f.version.content_id for f in large]
+        with ctx.db.read() as db:
+            if _any_exists(db, t.Content.id, ids) or _any_exists(db, t.Upload.content_id, ids):
+                raise Conflict("id_taken", "an id is in use; generate another")
     for f in large:
         ctx.blobs.put(chunk_key(f.version.content_id, 0), f.data)
     at = now()

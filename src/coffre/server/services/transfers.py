@@ -24,6 +24,7 @@ from coffre.server.blobs import chunk_key
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
 from coffre.server.services import events
+from coffre.server.services.accounts import prune_login_failures
 from coffre.server.services.records import (
     check_name_free,
     check_new_id,
@@ -181,9 +182,11 @@ def put_chunk(ctx: Context, who: Principal, upload_id: str, index: int, data: by
         with ctx.db.write() as db:
             db.execute(update(t.Upload).where(t.Upload.id == upload_id).values(updated_at=now()))
     with ctx.db.read() as db:
-        if db.get(t.Upload, upload_id) is None:
-            ctx.blobs.delete(chunk_key(content_id, index))
-            raise NotFound("upload_not_found", "the upload expired while the chunk was sent")
+        if db.get(t.Upload, upload_id) is not None or db.get(t.Content, content_id) is not None:
+            return  # still uploading, or committed meanwhile (this PUT was a repeat)
+    # The upload expired and was collected while the chunk was written: do not leave it.
+    ctx.blobs.delete(chunk_key(content_id, index))
+    raise NotFound("upload_not_found", "the upload expired while the chunk was sent")
 
 
 def _make_version(db: Session, who: Principal, u: t.Upload, envelope: bytes) -> t.Node:
@@ -276,9 +279,9 @@ def cancel(ctx: Context, who: Principal, upload_id: str) -> None:
 def read_chunk(ctx: Context, who: Principal, version_id: str, index: int) -> bytes:
     with ctx.db.read() as db:
         version = db.get(t.Version, version_id)
-        if version is None:
+        node = db.get(t.Node, version.node_id) if version is not None else None
+        if version is None or node is None or node.owner_id != who.user_id:
             raise NotFound("version_not_found", "no such version")
-        owned_node(db, who, version.node_id)
         content = db.get_one(t.Content, version.content_id)
         if not 0 <= index < content.chunk_count:
             raise BadRequest("bad_chunk_index", f"chunk index must be 0..{content.chunk_count - 1}")
@@ -293,6 +296,7 @@ def read_chunk(ctx: Context, who: Principal, version_id: str, index: int) -> byt
 
 def collect(ctx: Context) -> int:
     """Drop expired uploads and delete unreferenced blobs; the number of blobs deleted."""
+    prune_login_failures(ctx)
     cutoff = now() - ctx.settings.upload_expiry
     with ctx.db.write() as db:
         for u in db.scalars(select(t.Upload).where(t.Upload.updated_at < cutoff)).all():

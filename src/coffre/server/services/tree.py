@@ -278,9 +278,9 @@ def versions(ctx: Context, who: Principal, node_id: str) -> m.VersionList:
 def delete_version(ctx: Context, who: Principal, version_id: str) -> None:
     with ctx.db.write() as db:
         version = db.get(t.Version, version_id)
-        if version is None:
+        node = db.get(t.Node, version.node_id) if version is not None else None
+        if version is None or node is None or node.owner_id != who.user_id:
             raise NotFound("version_not_found", "no such version")
-        node = owned_node(db, who, version.node_id, lock=True)
         if node.version_count <= 1:
             raise Conflict(
                 "last_version", "a file's only version cannot be deleted; remove the file"
@@ -340,9 +340,9 @@ def copy(ctx: Context, who: Principal, req: m.CopyRequest) -> m.NodeList:
                 db.flush()
                 for number, cv in enumerate(item.versions, start=1):
                     source = db.get(t.Version, cv.source)
-                    if source is None:
+                    owner = db.get(t.Node, source.node_id) if source is not None else None
+                    if source is None or owner is None or owner.owner_id != who.user_id:
                         raise NotFound("version_not_found", "no such version to copy")
-                    owned_node(db, who, source.node_id)
                     if db.get(t.Version, cv.id) is not None:
                         raise Conflict("id_taken", "that id is in use; generate another")
                     added += db.get_one(t.Content, source.content_id).size
