@@ -146,12 +146,13 @@ def node_vectors() -> dict[str, Any]:
         mtime_ms=1_795_651_200_000,
         media_type="application/pdf",
         content_hash=fixed("content hash", 32),
+        chunk_size=1 << 20,
     )
     media_type = info.media_type.encode()
     version_plain = (
         info.content_key
         + info.content_id
-        + struct.pack(">Qq", info.size, info.mtime_ms)
+        + struct.pack(">QqI", info.size, info.mtime_ms, info.chunk_size)
         + info.content_hash
         + bytes([len(media_type)])
         + media_type
@@ -185,6 +186,7 @@ def node_vectors() -> dict[str, Any]:
             "mtime_ms": info.mtime_ms,
             "media_type": info.media_type,
             "content_hash": h(info.content_hash),
+            "chunk_size": info.chunk_size,
         },
         "version_plaintext": h(version_plain),
         "version_sealed": h(

@@ -68,7 +68,7 @@ def test_name_tags_are_per_folder_and_normalized() -> None:
 def test_version_envelope() -> None:
     key, version = os.urandom(32), os.urandom(16)
     info = cn.VersionInfo(
-        os.urandom(32), os.urandom(16), 12345, 1_700_000_000_000, "text/plain", os.urandom(32)
+        os.urandom(32), os.urandom(16), 12345, 1_700_000_000_000, "text/plain", os.urandom(32), 4096
     )
     sealed = cn.seal_version(key, NODE, version, info)
     assert cn.open_version(key, NODE, version, sealed) == info

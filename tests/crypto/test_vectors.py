@@ -111,6 +111,7 @@ def test_nodes() -> None:
         expected["mtime_ms"],
         expected["media_type"],
         b(expected["content_hash"]),
+        expected["chunk_size"],
     )
 
 

@@ -99,7 +99,7 @@ def login(
         m.LoginRequest(email=email, auth_secret=secrets.auth_secret, device=device)
     )
     bundle = response.keys
-    if _params(bundle.kdf) != params:
+    if _params(bundle.kdf) != params or bundle.email != m.PreloginRequest(email=email).email:
         raise IntegrityError("account key bundle")
     master_key = ca.unwrap_master_key(
         secrets.kek, bytes.fromhex(bundle.user_id), params, bundle.master_key

@@ -14,10 +14,10 @@ import time
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from coffre import __version__
-from coffre.errors import ConnectionFailed, ServiceUnavailable, api_error
+from coffre.errors import ConnectionFailed, IntegrityError, ServiceUnavailable, api_error
 from coffre.protocol import models as m
 
 T = TypeVar("T", bound=BaseModel)
@@ -125,7 +125,12 @@ class Api:
         self, model: type[T], method: str, path: str, body: BaseModel | None = None, **kw: Any
     ) -> T:
         json = body.model_dump(mode="json", exclude_none=True) if body is not None else None
-        return model.model_validate_json(self.request(method, path, json=json, **kw).content)
+        content = self.request(method, path, json=json, **kw).content
+        try:
+            return model.model_validate_json(content)
+        except ValidationError:
+            # A malformed answer is refused like any other data that does not check out.
+            raise IntegrityError(f"the server's answer to {method} {path}") from None
 
     def _send(self, method: str, path: str, body: BaseModel | None = None, **kw: Any) -> None:
         json = body.model_dump(mode="json", exclude_none=True) if body is not None else None

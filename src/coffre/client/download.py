@@ -50,7 +50,9 @@ class Downloader:
         self, record: m.VersionRecord, info: cn.VersionInfo, out: Callable[[bytes], object]
     ) -> None:
         """Pass the plaintext to ``out`` chunk by chunk, each after it is authenticated."""
-        cipher = cs.ContentCipher.for_decryption(info.content_key, info.content_id, record.header)
+        cipher = cs.ContentCipher.for_decryption(
+            info.content_key, info.content_id, record.header, info.chunk_size
+        )
         n = cs.chunk_count(info.size, cipher.chunk_size)
 
         def fetch(index: int) -> tuple[bytes, bytes]:

@@ -15,6 +15,7 @@ import base64
 import contextlib
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ def write_private(path: Path, data: bytes) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -95,6 +101,10 @@ class Journal:
         self.header_path = _journal_dir() / f"{upload_id}.json"
         self.chunks_path = _journal_dir() / f"{upload_id}.chunks"
         self._chunks_fd: int | None = None
+        self._lock = threading.Lock()
+        self._sync_lock = threading.Lock()
+        self._written = 0
+        self._synced = 0
 
     @classmethod
     def create(cls, upload_id: str, header: dict[str, Any]) -> Journal:
@@ -116,17 +126,32 @@ class Journal:
         return hashes
 
     def record_chunk(self, index: int, digest: str) -> None:
-        """Note a chunk's hash before its ciphertext leaves the machine (write-ahead)."""
-        if self._chunks_fd is None:
-            self._chunks_fd = os.open(
-                self.chunks_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
-            )
-        os.write(self._chunks_fd, f"{index} {digest}\n".encode())
+        """Note a chunk's hash on disk before its ciphertext leaves the machine (write-ahead).
+
+        Thread-safe; the flush to disk is shared: a thread whose line was already made
+        durable by another thread's fdatasync does not sync again (group commit).
+        """
+        with self._lock:
+            if self._chunks_fd is None:
+                self._chunks_fd = os.open(
+                    self.chunks_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
+                )
+            os.write(self._chunks_fd, f"{index} {digest}\n".encode())
+            self._written += 1
+            mine, fd = self._written, self._chunks_fd
+        with self._sync_lock:
+            if self._synced >= mine:
+                return
+            with self._lock:
+                upto = self._written
+            os.fdatasync(fd)
+            self._synced = upto
 
     def close(self) -> None:
-        if self._chunks_fd is not None:
-            os.close(self._chunks_fd)
-            self._chunks_fd = None
+        with self._lock, self._sync_lock:
+            if self._chunks_fd is not None:
+                os.close(self._chunks_fd)
+                self._chunks_fd = None
 
     def delete(self) -> None:
         self.close()

@@ -128,10 +128,17 @@ class Uploader:
             mtime_ms=st.st_mtime_ns // 1_000_000,
             media_type=media_type(name),
             content_hash=cs.content_hash(digests),
+            chunk_size=cipher.chunk_size,
         )
         node_key = base64.b64decode(header["node_key"])
         envelope = cn.seal_version(node_key, node_id, bytes.fromhex(journal.upload_id), info)
-        self.api.commit_upload(journal.upload_id, m.CommitRequest(envelope=envelope))
+        try:
+            self.api.commit_upload(journal.upload_id, m.CommitRequest(envelope=envelope))
+        except (Conflict, NotFound):
+            # The name was taken or the folder went meanwhile: this upload can never
+            # commit, so do not leave a journal that would resume it again and again.
+            self._abandon(journal)
+            raise
         journal.delete()
 
     def _resume(
@@ -209,7 +216,6 @@ class Uploader:
         n = cs.chunk_count(size, cipher.chunk_size)
         recorded = journal.chunk_hashes()
         digests: list[bytes] = [b""] * n
-        lock = threading.Lock()
         slots = threading.BoundedSemaphore(self.window)
         failure: list[BaseException] = []
 
@@ -225,8 +231,7 @@ class Uploader:
                 digests[index] = digest
                 if index not in received:
                     if known is None:
-                        with lock:
-                            journal.record_chunk(index, digest.hex())
+                        journal.record_chunk(index, digest.hex())
                     sealed = cipher.encrypt_chunk(index, data, last=index == n - 1)
                     self.api.put_chunk(journal.upload_id, index, sealed)
                 self.progress(len(data))
@@ -294,6 +299,7 @@ class Uploader:
             mtime_ms=st.st_mtime_ns // 1_000_000,
             media_type=media_type(job.name),
             content_hash=cs.content_hash([cs.chunk_digest(data)]),
+            chunk_size=self.chunk_size,
         )
         self.progress(len(data))
         return m.SmallFile(

@@ -6,14 +6,14 @@ Every node (folder or file) has its own random 256-bit key, sealed under its par
     node meta  = seal(node key,   "node-meta", node_id || parent_id || kind, padded JSON)
     version    = seal(node key,   "version",   node_id || version_id,
                       content_key(32) || content_id(16) || size u64 || mtime_ms i64
-                      || content_hash(32) || type_length u8 || media type (UTF-8))
+                      || chunk_size u32 || content_hash(32) || type_length u8 || media type)
     name tag   = HMAC-SHA256(HKDF-Expand(parent key, "coffre/v1 name-tag", 32), NFC name)[:16]
 
 ``kind`` is one byte: 0x01 folder, 0x02 file. Node metadata is JSON, ``{"name": ...}``,
 compact with sorted keys, UTF-8, padded with spaces to a multiple of 32 bytes so that
 ciphertext sizes say little about name lengths. A version's plaintext is binary, so that
 a large listing opens fast: the content key and id, the plaintext size, the modification
-time (milliseconds since the epoch), the content hash of
+time (milliseconds since the epoch), the chunk size, the content hash of
 :func:`coffre.crypto.stream.content_hash` and the media type; bytes after the media type
 are reserved for later fields and ignored.
 
@@ -149,6 +149,7 @@ class VersionInfo:
     mtime_ms: int
     media_type: str
     content_hash: bytes
+    chunk_size: int
 
     def __repr__(self) -> str:
         return (
@@ -157,7 +158,8 @@ class VersionInfo:
         )
 
 
-_VERSION_FIXED = struct.Struct(">32s16sQq32sB")  # key, content id, size, mtime, hash, type length
+_VERSION_FIXED = struct.Struct(">32s16sQqI32sB")
+"""content key, content id, size, mtime, chunk size, content hash, media type length"""
 
 
 def seal_version(node_key: bytes, node_id: bytes, version_id: bytes, info: VersionInfo) -> bytes:
@@ -168,6 +170,7 @@ def seal_version(node_key: bytes, node_id: bytes, version_id: bytes, info: Versi
             info.content_id,
             info.size,
             info.mtime_ms,
+            info.chunk_size,
             info.content_hash,
             len(media_type),
         )
@@ -181,12 +184,12 @@ def open_version(node_key: bytes, node_id: bytes, version_id: bytes, sealed: byt
     raw = open_(node_key, Purpose.VERSION, node_id + version_id, sealed, what=what)
     if len(raw) < _VERSION_FIXED.size:
         raise IntegrityError(what)
-    key, content_id, size, mtime, digest, type_length = _VERSION_FIXED.unpack_from(raw)
+    key, content_id, size, mtime, chunk_size, digest, type_length = _VERSION_FIXED.unpack_from(raw)
     end = _VERSION_FIXED.size + type_length
-    if len(raw) < end:
+    if len(raw) < end or chunk_size == 0:
         raise IntegrityError(what)
     try:
         media_type = raw[_VERSION_FIXED.size : end].decode()
     except UnicodeDecodeError:
         raise IntegrityError(what) from None
-    return VersionInfo(key, content_id, size, mtime, media_type, digest)
+    return VersionInfo(key, content_id, size, mtime, media_type, digest, chunk_size)

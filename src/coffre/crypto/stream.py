@@ -101,8 +101,14 @@ class ContentCipher:
         self._ad = bytes([HEADER_VERSION]) + _LABEL + b"\x00" + content_id + self.header.encode()
 
     @classmethod
-    def for_decryption(cls, content_key: bytes, content_id: bytes, header: bytes) -> ContentCipher:
+    def for_decryption(
+        cls, content_key: bytes, content_id: bytes, header: bytes, chunk_size: int | None = None
+    ) -> ContentCipher:
+        """Check the header before anything is fetched or decrypted: its commitment, and its
+        chunk size against ``chunk_size`` from the (authenticated) version record."""
         claimed = Header.decode(header)
+        if chunk_size is not None and claimed.chunk_size != chunk_size:
+            raise IntegrityError(_WHAT)
         cipher = cls(content_key, content_id, claimed.chunk_size)
         if not p.equal(cipher.header.commitment, claimed.commitment):
             raise IntegrityError(_WHAT)

@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         version=__version__,
         summary="End-to-end encrypted cloud storage. The server stores ciphertext only.",
         lifespan=lifespan,
+        redirect_slashes=False,
     )
     app.state.ctx = ctx
     http_errors.install(app)

@@ -59,6 +59,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(_request: Request, exc: HTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
+        if exc.status_code == 400:
+            code = "invalid_request"  # FastAPI's "error parsing the body": not JSON, not UTF-8
         return error_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
 
     @app.exception_handler(sa_exc.OperationalError)

@@ -126,9 +126,7 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
                         select(t.Version.node_id, func.max(t.Version.number))
                         .where(t.Version.node_id.in_(part))
                         .group_by(t.Version.node_id)
-                    )
-                    .tuples()
-                    .all()
+                    ).all()
                 )
             nodes: list[t.Node] = []
             feed: list[tuple[m.EventKind, str | None, str | None]] = []

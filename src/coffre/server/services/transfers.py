@@ -171,7 +171,7 @@ def put_chunk(ctx: Context, who: Principal, upload_id: str, index: int, data: by
             raise BadRequest("bad_chunk_index", f"chunk index must be 0..{u.chunk_count - 1}")
         expected = expected_chunk_size(u.chunk_size, u.chunk_count, u.size, index)
         content_id = u.content_id
-        stale = now() - u.updated_at > _TOUCH_EVERY
+        stale = now() - u.updated_at > min(_TOUCH_EVERY, ctx.settings.upload_expiry / 4)
     if len(data) != expected:
         raise BadRequest(
             "bad_chunk_length", f"chunk {index} must be {expected} bytes, not {len(data)}"

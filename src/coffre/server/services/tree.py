@@ -223,7 +223,10 @@ def _purge(db: Session, who: Principal, top: t.Node) -> None:
     release_versions(db, who.user_id, versions)
     uploads: list[t.Upload] = []
     for i in range(0, len(ids), 500):
-        uploads += db.scalars(select(t.Upload).where(t.Upload.node_id.in_(ids[i : i + 500])))
+        part = ids[i : i + 500]
+        uploads += db.scalars(
+            select(t.Upload).where(t.Upload.node_id.in_(part) | t.Upload.parent_id.in_(part))
+        )
     for u in uploads:
         db.add(t.Garbage(content_id=u.content_id, chunk_count=u.chunk_count, queued_at=now()))
         db.delete(u)
@@ -343,7 +346,7 @@ def copy(ctx: Context, who: Principal, req: m.CopyRequest) -> m.NodeList:
                     owner = db.get(t.Node, source.node_id) if source is not None else None
                     if source is None or owner is None or owner.owner_id != who.user_id:
                         raise NotFound("version_not_found", "no such version to copy")
-                    if db.get(t.Version, cv.id) is not None:
+                    if db.get(t.Version, cv.id) is not None or db.get(t.Upload, cv.id) is not None:
                         raise Conflict("id_taken", "that id is in use; generate another")
                     added += db.get_one(t.Content, source.content_id).size
                     db.add(
