@@ -26,7 +26,7 @@ from typing import TypeVar
 import pytest
 from fastapi import FastAPI
 
-from coffre.client import account
+from coffre.client import account, download, upload
 from coffre.client.account import AccountKeys
 from coffre.client.api import Api
 from coffre.client.download import Downloader
@@ -89,6 +89,14 @@ def user(app: FastAPI, template: Template, make_api: Callable[..., Api]) -> User
     """The template's account, signed in (with an honest transport) on this test's server."""
     api = make_api(template.token)
     return User(template.email, PASSWORD, api, template.keys, Drive(api, template.keys))
+
+
+@pytest.fixture(autouse=True)
+def one_chunk_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client moves one chunk per request here, so that rules can name a chunk by its
+    path; tests/malicious/test_ranges.py plays the server on ranged transfers."""
+    monkeypatch.setattr(upload, "RANGE_BYTES", 0)
+    monkeypatch.setattr(download, "RANGE_BYTES", 0)
 
 
 @pytest.fixture(autouse=True)

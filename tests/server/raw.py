@@ -259,10 +259,12 @@ ROUTES: list[tuple[str, str, bool]] = [
     ("POST", "/v1/uploads", True),
     ("GET", "/v1/uploads/{upload_id}", True),
     ("PUT", "/v1/uploads/{upload_id}/chunks/{index}", True),
+    ("PUT", "/v1/uploads/{upload_id}/chunks", True),
     ("POST", "/v1/uploads/{upload_id}/commit", True),
     ("DELETE", "/v1/uploads/{upload_id}", True),
     ("POST", "/v1/files/small", True),
     ("GET", "/v1/versions/{version_id}/chunks/{index}", True),
+    ("GET", "/v1/versions/{version_id}/chunks", True),
     ("GET", "/v1/events", True),
 ]
 

@@ -239,6 +239,12 @@ class Api:
     def put_chunk(self, upload_id: str, index: int, data: bytes) -> None:
         self.request("PUT", f"/v1/uploads/{upload_id}/chunks/{index}", content=data)
 
+    def put_chunks(self, upload_id: str, first: int, data: bytes) -> None:
+        """Consecutive encrypted chunks from ``first``, concatenated, in one request."""
+        self.request(
+            "PUT", f"/v1/uploads/{upload_id}/chunks", content=data, params={"first": first}
+        )
+
     def commit_upload(self, upload_id: str, req: m.CommitRequest) -> m.NodeRecord:
         return self._call(m.NodeRecord, "POST", f"/v1/uploads/{upload_id}/commit", req)
 
@@ -250,6 +256,11 @@ class Api:
 
     def get_chunk(self, version_id: str, index: int) -> bytes:
         return self.request("GET", f"/v1/versions/{version_id}/chunks/{index}").content
+
+    def get_chunks(self, version_id: str, first: int, count: int) -> bytes:
+        """Chunks ``first`` .. ``first + count - 1`` of a version, concatenated."""
+        params = {"first": first, "count": count}
+        return self.request("GET", f"/v1/versions/{version_id}/chunks", params=params).content
 
     # -- feed -----------------------------------------------------------------------------
 

@@ -125,8 +125,8 @@ class Journal:
                     hashes[int(index)] = digest
         return hashes
 
-    def record_chunk(self, index: int, digest: str) -> None:
-        """Note a chunk's hash on disk before its ciphertext leaves the machine (write-ahead).
+    def record_chunks(self, entries: list[tuple[int, str]]) -> None:
+        """Note chunks' hashes on disk before their ciphertext leaves the machine (write-ahead).
 
         Thread-safe; the flush to disk is shared: a thread whose line was already made
         durable by another thread's fdatasync does not sync again (group commit).
@@ -136,7 +136,7 @@ class Journal:
                 self._chunks_fd = os.open(
                     self.chunks_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
                 )
-            os.write(self._chunks_fd, f"{index} {digest}\n".encode())
+            os.write(self._chunks_fd, "".join(f"{i} {d}\n" for i, d in entries).encode())
             self._written += 1
             mine, fd = self._written, self._chunks_fd
         with self._sync_lock:

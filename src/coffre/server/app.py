@@ -114,5 +114,6 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         BodyLimit,
         json_limit=ctx.settings.max_json_bytes,
         chunk_limit=ctx.settings.max_chunk_size + 16,
+        range_limit=max(ctx.settings.max_range_bytes, ctx.settings.max_chunk_size + 16),
     )
     return app

@@ -34,6 +34,7 @@ class Settings:
     min_chunk_size: int = 64 * 1024
     max_chunk_size: int = 16 * 1024 * 1024
     max_json_bytes: int = 4 * 1024 * 1024
+    max_range_bytes: int = 64 * 1024 * 1024
     login_failures_per_account: int = 10
     login_failures_per_address: int = 50
     login_window: int = 15 * 60
@@ -100,6 +101,10 @@ DOCS: dict[str, Setting] = {
     ),
     "max_json_bytes": Setting(
         "COFFRE_MAX_JSON_BYTES", "Largest JSON request body accepted (default 4 MiB)."
+    ),
+    "max_range_bytes": Setting(
+        "COFFRE_MAX_RANGE_BYTES",
+        "Largest body of a ranged chunk upload, several chunks in one request (default 64 MiB).",
     ),
     "login_failures_per_account": Setting(
         "COFFRE_LOGIN_FAILURES_PER_ACCOUNT",

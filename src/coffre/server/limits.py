@@ -1,6 +1,7 @@
 """Request-size bounds, enforced before a handler reads a body.
 
-Chunk uploads may carry up to the largest chunk (plus its tag); every other request up to
+A chunk upload may carry up to the largest chunk (plus its tag), a ranged chunk upload up to
+``max_range_bytes`` (or one largest chunk, if that is more); every other request up to
 ``max_json_bytes``. A declared Content-Length over the bound is refused at once with 413;
 a body streamed without one is counted as it arrives and cut off the same way.
 """
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _CHUNK_ROUTE = re.compile(r"^/v1/uploads/[0-9a-f]{32}/chunks/\d+$")
+_RANGE_ROUTE = re.compile(r"^/v1/uploads/[0-9a-f]{32}/chunks$")
 
 
 class BodyTooLarge(HTTPException):
@@ -25,16 +27,25 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, json_limit: int, chunk_limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, json_limit: int, chunk_limit: int, range_limit: int
+    ) -> None:
         self.app = app
         self.json_limit = json_limit
         self.chunk_limit = chunk_limit
+        self.range_limit = range_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.chunk_limit if _CHUNK_ROUTE.match(scope["path"]) else self.json_limit
+        path = scope["path"]
+        if _CHUNK_ROUTE.match(path):
+            limit = self.chunk_limit
+        elif _RANGE_ROUTE.match(path):
+            limit = self.range_limit
+        else:
+            limit = self.json_limit
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:

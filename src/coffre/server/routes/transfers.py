@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from coffre.errors import BadRequest
 from coffre.protocol import models as m
 from coffre.protocol.types import Id
 from coffre.server.deps import Caller, Ctx
@@ -16,6 +20,9 @@ from coffre.server.services import transfers
 router = APIRouter(prefix="/v1", tags=["transfers"])
 
 ChunkIndex = Annotated[int, Path(ge=0, le=m.MAX_CHUNKS)]
+RANGE_CHUNKS = 64
+"""At most this many chunks in one ranged GET."""
+_WRITES_IN_FLIGHT = 4
 
 
 @router.post("/uploads", status_code=201)
@@ -51,6 +58,66 @@ async def put_chunk(
     return Response(status_code=204)
 
 
+@router.put(
+    "/uploads/{upload_id}/chunks",
+    status_code=204,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def put_chunks(
+    ctx: Ctx,
+    who: Caller,
+    upload_id: Id,
+    first: Annotated[int, Query(ge=0, le=m.MAX_CHUNKS)],
+    request: Request,
+) -> Response:
+    """Consecutive chunks from ``first``, concatenated, as raw bytes (up to
+    :data:`RANGE_BYTES`). Each is stored as soon as it has arrived, while the rest stream
+    in; the body must end at a chunk boundary."""
+    target = await run_in_threadpool(transfers.chunk_target, ctx, who, upload_id)
+    target.check_index(first)
+    index, buffer, stored = first, bytearray(), []
+    writes: set[asyncio.Future[None]] = set()
+    try:
+        async for piece in request.stream():
+            buffer += piece
+            while index < target.chunk_count and len(buffer) >= target.expected(index):
+                size = target.expected(index)
+                data = bytes(buffer[:size])
+                del buffer[:size]
+                writes.add(
+                    asyncio.ensure_future(
+                        run_in_threadpool(transfers.store_chunk, ctx, target, index, data)
+                    )
+                )
+                stored.append(index)
+                index += 1
+                if len(writes) >= _WRITES_IN_FLIGHT:
+                    done, writes = await asyncio.wait(writes, return_when=asyncio.FIRST_COMPLETED)
+                    for future in done:
+                        future.result()
+            if buffer and index >= target.chunk_count:
+                break
+    finally:
+        if writes:
+            await asyncio.gather(*writes, return_exceptions=True)
+    for future in writes:
+        future.result()
+    if buffer or index == first:
+        raise BadRequest(
+            "bad_chunk_length",
+            f"the body must be whole chunks from {first}; {len(buffer)} bytes left",
+        )
+    await run_in_threadpool(transfers.chunks_stored, ctx, target, stored)
+    return Response(status_code=204)
+
+
 @router.post("/uploads/{upload_id}/commit")
 def commit(ctx: Ctx, who: Caller, upload_id: Id, body: m.CommitRequest) -> m.NodeRecord:
     """Make the version visible, once every chunk has arrived."""
@@ -67,6 +134,38 @@ def cancel(ctx: Ctx, who: Caller, upload_id: Id) -> Response:
 def small_files(ctx: Ctx, who: Caller, body: m.SmallFilesRequest) -> m.SmallFilesResponse:
     """Create many one-chunk files at once (all or none)."""
     return small.small_files(ctx, who, body)
+
+
+@router.get(
+    "/versions/{version_id}/chunks",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def get_chunks(
+    ctx: Ctx,
+    who: Caller,
+    version_id: Id,
+    first: Annotated[int, Query(ge=0, le=m.MAX_CHUNKS)],
+    count: Annotated[int, Query(ge=1, le=RANGE_CHUNKS)],
+) -> StreamingResponse:
+    """Chunks ``first`` to ``first + count - 1``, concatenated, as raw bytes; the next chunk
+    is read from storage while the previous one is sent."""
+    source = await run_in_threadpool(transfers.chunk_source, ctx, who, version_id)
+    source.check_range(first, count)
+    await run_in_threadpool(transfers.check_present, ctx, source, first, count)
+    head = await run_in_threadpool(transfers.load_chunk, ctx, source, first)
+
+    async def body() -> AsyncIterator[bytes]:
+        current = head
+        for index in range(first + 1, first + count):
+            following = asyncio.ensure_future(
+                run_in_threadpool(transfers.load_chunk, ctx, source, index)
+            )
+            yield current
+            current = await following
+        yield current
+
+    return StreamingResponse(body(), media_type="application/octet-stream")
 
 
 @router.get(

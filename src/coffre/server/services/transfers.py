@@ -13,6 +13,7 @@ Small files (one chunk each) can skip the three-step dance: see :mod:`.small_fil
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy import exc as sa_exc
@@ -162,31 +163,71 @@ def state(ctx: Context, who: Principal, upload_id: str) -> m.UploadState:
     return _state(ctx, upload)
 
 
-def put_chunk(ctx: Context, who: Principal, upload_id: str, index: int, data: bytes) -> None:
-    """Store one chunk. The blob store, not the database, records which chunks arrived, so
-    parallel chunk uploads never queue on the database's write lock."""
+@dataclass(frozen=True, slots=True)
+class ChunkTarget:
+    """Where an upload's chunks go, checked once per request."""
+
+    upload_id: str
+    content_id: str
+    chunk_size: int
+    chunk_count: int
+    size: int
+    stale: bool
+
+    def expected(self, index: int) -> int:
+        return expected_chunk_size(self.chunk_size, self.chunk_count, self.size, index)
+
+    def check_index(self, index: int) -> None:
+        if not 0 <= index < self.chunk_count:
+            raise BadRequest("bad_chunk_index", f"chunk index must be 0..{self.chunk_count - 1}")
+
+
+def chunk_target(ctx: Context, who: Principal, upload_id: str) -> ChunkTarget:
     with ctx.db.read() as db:
         u = _owned_upload(db, who, upload_id)
-        if not 0 <= index < u.chunk_count:
-            raise BadRequest("bad_chunk_index", f"chunk index must be 0..{u.chunk_count - 1}")
-        expected = expected_chunk_size(u.chunk_size, u.chunk_count, u.size, index)
-        content_id = u.content_id
-        stale = now() - u.updated_at > min(_TOUCH_EVERY, ctx.settings.upload_expiry / 4)
+        return ChunkTarget(
+            u.id,
+            u.content_id,
+            u.chunk_size,
+            u.chunk_count,
+            u.size,
+            stale=now() - u.updated_at > min(_TOUCH_EVERY, ctx.settings.upload_expiry / 4),
+        )
+
+
+def store_chunk(ctx: Context, target: ChunkTarget, index: int, data: bytes) -> None:
+    expected = target.expected(index)
     if len(data) != expected:
         raise BadRequest(
             "bad_chunk_length", f"chunk {index} must be {expected} bytes, not {len(data)}"
         )
-    ctx.blobs.put(chunk_key(content_id, index), data)
-    if stale:
+    ctx.blobs.put(chunk_key(target.content_id, index), data)
+
+
+def chunks_stored(ctx: Context, target: ChunkTarget, indexes: list[int]) -> None:
+    """After a request's chunks are written: keep the upload alive, and undo the writes if
+    it expired and was collected meanwhile."""
+    if target.stale:
         # Keep an active upload from expiring; at most one write a minute per upload.
         with ctx.db.write() as db:
-            db.execute(update(t.Upload).where(t.Upload.id == upload_id).values(updated_at=now()))
+            db.execute(
+                update(t.Upload).where(t.Upload.id == target.upload_id).values(updated_at=now())
+            )
     with ctx.db.read() as db:
-        if db.get(t.Upload, upload_id) is not None or db.get(t.Content, content_id) is not None:
+        if db.get(t.Upload, target.upload_id) or db.get(t.Content, target.content_id):
             return  # still uploading, or committed meanwhile (this PUT was a repeat)
-    # The upload expired and was collected while the chunk was written: do not leave it.
-    ctx.blobs.delete(chunk_key(content_id, index))
-    raise NotFound("upload_not_found", "the upload expired while the chunk was sent")
+    for index in indexes:
+        ctx.blobs.delete(chunk_key(target.content_id, index))
+    raise NotFound("upload_not_found", "the upload expired while the chunks were sent")
+
+
+def put_chunk(ctx: Context, who: Principal, upload_id: str, index: int, data: bytes) -> None:
+    """Store one chunk. The blob store, not the database, records which chunks arrived, so
+    parallel chunk uploads never queue on the database's write lock."""
+    target = chunk_target(ctx, who, upload_id)
+    target.check_index(index)
+    store_chunk(ctx, target, index, data)
+    chunks_stored(ctx, target, [index])
 
 
 def _make_version(db: Session, who: Principal, u: t.Upload, envelope: bytes) -> t.Node:
@@ -276,22 +317,49 @@ def cancel(ctx: Context, who: Principal, upload_id: str) -> None:
         db.delete(u)
 
 
-def read_chunk(ctx: Context, who: Principal, version_id: str, index: int) -> bytes:
+@dataclass(frozen=True, slots=True)
+class ChunkSource:
+    content_id: str
+    chunk_count: int
+    inline: bytes | None
+
+    def check_range(self, first: int, count: int) -> None:
+        if first < 0 or count < 1 or first + count > self.chunk_count:
+            raise BadRequest("bad_chunk_index", f"chunk indexes must be 0..{self.chunk_count - 1}")
+
+
+def chunk_source(ctx: Context, who: Principal, version_id: str) -> ChunkSource:
     with ctx.db.read() as db:
         version = db.get(t.Version, version_id)
         node = db.get(t.Node, version.node_id) if version is not None else None
         if version is None or node is None or node.owner_id != who.user_id:
             raise NotFound("version_not_found", "no such version")
         content = db.get_one(t.Content, version.content_id)
-        if not 0 <= index < content.chunk_count:
-            raise BadRequest("bad_chunk_index", f"chunk index must be 0..{content.chunk_count - 1}")
-        if content.inline is not None:
-            return content.inline
-        key = chunk_key(content.id, index)
+        return ChunkSource(content.id, content.chunk_count, content.inline)
+
+
+def check_present(ctx: Context, source: ChunkSource, first: int, count: int) -> None:
+    """Before a ranged answer starts: every chunk of the range is there (or it is a 404)."""
+    if source.inline is not None:
+        return
+    have = ctx.blobs.chunks(source.content_id)
+    if any(index not in have for index in range(first, first + count)):
+        raise NotFound("chunk_missing", "the server has lost a chunk of this range")
+
+
+def load_chunk(ctx: Context, source: ChunkSource, index: int) -> bytes:
+    if source.inline is not None:
+        return source.inline
     try:
-        return ctx.blobs.get(key)
+        return ctx.blobs.get(chunk_key(source.content_id, index))
     except KeyError:
         raise NotFound("chunk_missing", "the server has lost this chunk") from None
+
+
+def read_chunk(ctx: Context, who: Principal, version_id: str, index: int) -> bytes:
+    source = chunk_source(ctx, who, version_id)
+    source.check_range(index, 1)
+    return load_chunk(ctx, source, index)
 
 
 def collect(ctx: Context) -> int:
