@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from coffre.client.download import Downloader
+from coffre.client.download import SmallJob as SmallDownload
 from coffre.client.drive import Entry
 from coffre.client.upload import SMALL_BATCH_FILES, SmallJob, Uploader
 from coffre.crypto import stream as cs
@@ -229,3 +230,26 @@ def test_nothing_is_sent_twice_for_a_copy(user: User, local: LocalFile, blob_dir
     user.drive.copy(entry, user.drive.root(), "big-copy.bin")
     assert blob_files(blob_dir) == before
     assert fetch(user.drive, user.drive.resolve("big-copy.bin")) == data
+
+
+def test_many_small_files_download_together(user: User, local: LocalFile, tmp_path: Path) -> None:
+    drive = user.drive
+    folder = drive.makedirs("batch")
+    sizes = [0, 1, 100, CHUNK - 1, CHUNK]
+    jobs = [
+        SmallJob(local(size, name=f"s{i}"), folder, f"s{i}", None)
+        for i, size in enumerate(sizes * 30)
+    ]
+    Uploader(drive, chunk_size=CHUNK).put_small(jobs)
+    out = tmp_path / "back"
+    out.mkdir()
+    downloads = []
+    for entry in drive.children(folder):
+        assert entry.record is not None and entry.record.version is not None
+        assert entry.version is not None
+        downloads.append(SmallDownload(entry.record.version, entry.version, out / entry.name))
+    tally = Tally()
+    Downloader(drive.api, progress=tally).small_files(downloads)
+    for job in jobs:
+        assert (out / job.name).read_bytes() == job.local.read_bytes()
+    assert tally.total == sum(sizes) * 30

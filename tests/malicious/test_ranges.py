@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -57,4 +58,27 @@ def test_a5_a_rewritten_range_is_refused(victim: Victim, tamper: Callable[[bytes
     victim.server.on_bytes("GET", RANGE + "$", lambda data, _x: tamper(data), times=1)
     with pytest.raises(IntegrityError):
         victim.download(entry)
+    assert victim.leftovers() == []
+
+
+def test_a7_small_files_swapped_in_a_batch_answer_are_refused(victim: Victim) -> None:
+    """The server answers a batch of small chunks with one file's chunk for another's."""
+    a = victim.upload("a.txt", b"alpha" * 10)
+    b = victim.upload("b.txt", b"bravo" * 10)
+    jobs = []
+    for entry in (a, b):
+        assert entry.record is not None and entry.record.version is not None
+        assert entry.version is not None
+        jobs.append(
+            download.SmallJob(entry.record.version, entry.version, victim.downloads / entry.name)
+        )
+
+    def swap(body: dict[str, Any], _x: object) -> dict[str, Any]:
+        first, second = body["chunks"]
+        first["data"], second["data"] = second["data"], first["data"]
+        return body
+
+    victim.server.on_json("POST", r"/v1/versions/small", swap)
+    with pytest.raises(IntegrityError):
+        download.Downloader(victim.api).small_files(jobs)
     assert victim.leftovers() == []

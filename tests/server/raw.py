@@ -265,6 +265,7 @@ ROUTES: list[tuple[str, str, bool]] = [
     ("POST", "/v1/files/small", True),
     ("GET", "/v1/versions/{version_id}/chunks/{index}", True),
     ("GET", "/v1/versions/{version_id}/chunks", True),
+    ("POST", "/v1/versions/small", True),
     ("GET", "/v1/events", True),
 ]
 

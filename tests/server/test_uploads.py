@@ -284,6 +284,10 @@ def test_small_files_in_one_batch(alice: Account) -> None:
     assert alice.api.account().storage_used == sum(len(f.data) for f in files)
     assert sorted(n.id for n in alice.api.children(folder.id)) == sorted(r.id for r in records)
 
+    # Read back many at once.
+    ids = [r.version.id for r in records if r.version]
+    assert alice.api.small_chunks(ids) == {f.version.id: f.data for f in files}
+
     # A new version of one of them, in another batch.
     again = alice.small_file(5, node_id=records[1].id)
     (updated,) = alice.api.small_files(m.SmallFilesRequest(files=[again]))
@@ -363,3 +367,16 @@ def test_a_copy_cannot_take_the_version_id_of_a_pending_upload(alice: Account) -
     # ...so the upload can still be committed.
     record = _commit(alice, pending.id)
     assert record.version is not None and record.version.id == pending.id
+
+
+def test_small_chunks_are_read_only_for_one_chunk_versions_of_ones_own(
+    alice: Account, bob: Account
+) -> None:
+    (small,) = alice.api.small_files(m.SmallFilesRequest(files=[alice.small_file(10)]))
+    big = alice.upload(3 * CHUNK + 5)
+    assert small.version is not None and big.version is not None
+    response = alice.raw("POST", "/v1/versions/small", json={"versions": [big.version.id]})
+    assert_error(response, 400, "bad_chunk_index")
+    for who, version in ((bob, small.version.id), (alice, new_id())):
+        response = who.raw("POST", "/v1/versions/small", json={"versions": [version]})
+        assert_error(response, 404, "version_not_found")

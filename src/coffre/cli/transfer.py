@@ -10,6 +10,7 @@ import click
 from coffre.cli.context import CliContext, pass_cli
 from coffre.cli.output import progress
 from coffre.client.download import Downloader
+from coffre.client.download import SmallJob as SmallDownload
 from coffre.client.drive import Drive, Entry, Tree, split_path
 from coffre.client.upload import SmallJob, Uploader
 from coffre.crypto.nodes import check_name
@@ -144,12 +145,17 @@ def get(cli: CliContext, remotes: tuple[str, ...], local: Path, quiet: bool) -> 
     total = sum(e.size for e, _ in jobs)
     with progress(total, "downloading", quiet=quiet) as advance:
         downloader = Downloader(drive.api, workers=WORKERS, progress=advance)
+        small: list[SmallDownload] = []
         for entry, dest in jobs:
             if dest.is_dir():
                 raise LocalError(f"{dest}: a folder is in the way")
             assert entry.record is not None and entry.record.version is not None
             assert entry.version is not None
-            downloader.to_file(entry.record.version, entry.version, dest)
+            if entry.version.size <= entry.version.chunk_size:
+                small.append(SmallDownload(entry.record.version, entry.version, dest))
+            else:
+                downloader.to_file(entry.record.version, entry.version, dest)
+        downloader.small_files(small)
 
 
 def _mkdir(path: Path) -> None:

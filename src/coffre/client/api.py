@@ -257,6 +257,14 @@ class Api:
     def get_chunk(self, version_id: str, index: int) -> bytes:
         return self.request("GET", f"/v1/versions/{version_id}/chunks/{index}").content
 
+    def small_chunks(self, version_ids: list[str]) -> dict[str, bytes]:
+        """The one chunk of each of these one-chunk versions."""
+        req = m.SmallChunksRequest(versions=version_ids)
+        answer = self._call(
+            m.SmallChunksResponse, "POST", "/v1/versions/small", req, idempotent=True
+        )
+        return {c.version_id: c.data for c in answer.chunks}
+
     def get_chunks(self, version_id: str, first: int, count: int) -> bytes:
         """Chunks ``first`` .. ``first + count - 1`` of a version, concatenated."""
         params = {"first": first, "count": count}

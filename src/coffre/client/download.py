@@ -15,6 +15,7 @@ import secrets
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,6 +30,9 @@ Progress = Callable[[int], None]
 RANGE_BYTES = 4 * 1024 * 1024
 """Chunks fetched per request: consecutive chunks come together, to spare round trips."""
 RANGE_CHUNKS = 64
+SMALL_BATCH_FILES = 500
+SMALL_BATCH_BYTES = 4 * 1024 * 1024
+FILE_WRITERS = 8
 
 
 def _no_progress(_n: int) -> None:
@@ -102,29 +106,94 @@ class Downloader:
 
     def to_file(self, record: m.VersionRecord, info: cn.VersionInfo, dest: Path) -> None:
         """Write the version to ``dest``; nothing appears there unless all of it checks out."""
-        tmp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.coffre-part"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except OSError as exc:
-            raise LocalError(f"{dest}: {exc.strerror}") from None
-        try:
-            with os.fdopen(fd, "wb") as f:
-                self.stream(record, info, f.write)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o666 & ~_umask())
-            mtime_ns = info.mtime_ms * 1_000_000
-            os.utime(tmp, ns=(mtime_ns, mtime_ns))
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_verified(dest, info, lambda write: self.stream(record, info, write))
 
     def to_binary(self, record: m.VersionRecord, info: cn.VersionInfo, out: BinaryIO) -> None:
         self.stream(record, info, out.write)
+
+    def small_files(self, jobs: list[SmallJob]) -> None:
+        """Download many one-chunk files: their chunks come many per request, and the files
+        are written (and fsynced) by several threads at once."""
+        batches: list[list[SmallJob]] = [[]]
+        total = 0
+        for job in jobs:
+            size = job.record.size
+            if batches[-1] and (
+                len(batches[-1]) >= SMALL_BATCH_FILES or total + size > SMALL_BATCH_BYTES
+            ):
+                batches.append([])
+                total = 0
+            batches[-1].append(job)
+            total += size
+        with (
+            ThreadPoolExecutor(self.workers, thread_name_prefix="coffre-fetch") as fetchers,
+            ThreadPoolExecutor(FILE_WRITERS, thread_name_prefix="coffre-write") as writers,
+        ):
+            fetched = [fetchers.submit(self._fetch_small, b) for b in batches if b]
+            written: list[Future[None]] = []
+            for batch in fetched:
+                written += [writers.submit(self._write_small, *pair) for pair in batch.result()]
+            for done in written:
+                done.result()
+
+    def _fetch_small(self, batch: list[SmallJob]) -> list[tuple[SmallJob, bytes]]:
+        chunks = self.api.small_chunks([job.record.id for job in batch])
+        try:
+            return [(job, chunks[job.record.id]) for job in batch]
+        except KeyError:
+            raise IntegrityError("the server's answer to POST /v1/versions/small") from None
+
+    def _write_small(self, job: SmallJob, chunk: bytes) -> None:
+        info = job.info
+        if cs.chunk_count(info.size, info.chunk_size) != 1:
+            raise IntegrityError("file content")
+        plaintext = b"".join(
+            cs.decrypt_all(info.content_key, info.content_id, job.record.header, [chunk])
+        )
+        if len(plaintext) != info.size or not equal(
+            cs.content_hash([cs.chunk_digest(plaintext)]), info.content_hash
+        ):
+            raise IntegrityError("file content")
+        write_verified(job.dest, info, lambda write: write(plaintext))
+        self.progress(len(plaintext))
+
+
+@dataclass(frozen=True, slots=True)
+class SmallJob:
+    record: m.VersionRecord
+    info: cn.VersionInfo
+    dest: Path
+
+
+def write_verified(
+    dest: Path, info: cn.VersionInfo, produce: Callable[[Callable[[bytes], object]], object]
+) -> None:
+    """Write what ``produce`` passes to its argument into a hidden temporary file beside
+    ``dest``; rename it into place, with the version's modification time, only if
+    ``produce`` returns (having verified everything); remove it otherwise."""
+    tmp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.coffre-part"
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise LocalError(f"{dest}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            produce(f.write)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        mtime_ns = info.mtime_ms * 1_000_000
+        os.utime(tmp, ns=(mtime_ns, mtime_ns))
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+_UMASK = _umask()

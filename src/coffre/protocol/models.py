@@ -273,6 +273,19 @@ class SmallFilesResponse(Model):
     nodes: list[NodeRecord]
 
 
+class SmallChunksRequest(Model):
+    versions: list[Id] = Field(min_length=1, max_length=1000)
+
+
+class SmallChunk(Model):
+    version_id: Id
+    data: ChunkData
+
+
+class SmallChunksResponse(Model):
+    chunks: list[SmallChunk]
+
+
 class VersionList(Model):
     versions: list[VersionRecord]
 

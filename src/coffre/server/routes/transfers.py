@@ -136,6 +136,12 @@ def small_files(ctx: Ctx, who: Caller, body: m.SmallFilesRequest) -> m.SmallFile
     return small.small_files(ctx, who, body)
 
 
+@router.post("/versions/small")
+def small_chunks(ctx: Ctx, who: Caller, body: m.SmallChunksRequest) -> m.SmallChunksResponse:
+    """The single chunk of each of many one-chunk versions (small files), in one answer."""
+    return transfers.read_small(ctx, who, body.versions)
+
+
 @router.get(
     "/versions/{version_id}/chunks",
     response_class=StreamingResponse,

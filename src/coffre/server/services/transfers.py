@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from coffre.errors import BadRequest, Conflict, NotFound, QuotaExceeded
+from coffre.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QuotaExceeded
 from coffre.protocol import models as m
 from coffre.server.blobs import chunk_key
 from coffre.server.context import Context, Principal, now
@@ -354,6 +354,44 @@ def load_chunk(ctx: Context, source: ChunkSource, index: int) -> bytes:
         return ctx.blobs.get(chunk_key(source.content_id, index))
     except KeyError:
         raise NotFound("chunk_missing", "the server has lost this chunk") from None
+
+
+SMALL_READ_BYTES = 16 * 1024 * 1024
+
+
+def read_small(ctx: Context, who: Principal, version_ids: list[str]) -> m.SmallChunksResponse:
+    """The one chunk of each of many one-chunk versions, in one answer."""
+    wanted = list(dict.fromkeys(version_ids))
+    with ctx.db.read() as db:
+        rows = db.execute(
+            select(
+                t.Version.id,
+                t.Node.owner_id,
+                t.Content.id,
+                t.Content.chunk_count,
+                t.Content.size,
+                t.Content.inline,
+            )
+            .join(t.Node, t.Node.id == t.Version.node_id)
+            .join(t.Content, t.Content.id == t.Version.content_id)
+            .where(t.Version.id.in_(wanted))
+        ).all()
+    found = {r[0]: r for r in rows if r[1] == who.user_id}
+    missing = [v for v in wanted if v not in found]
+    if missing:
+        raise NotFound("version_not_found", f"no such version: {missing[0]}")
+    if any(found[v][3] != 1 for v in wanted):
+        raise BadRequest("bad_chunk_index", "only versions of a single chunk can be read this way")
+    if sum(found[v][4] for v in wanted) > SMALL_READ_BYTES:
+        raise PayloadTooLarge("too_large", "ask for fewer versions at once")
+    chunks = []
+    for v in wanted:
+        _, _, content_id, _, _, inline = found[v]
+        data = (
+            inline if inline is not None else load_chunk(ctx, ChunkSource(content_id, 1, None), 0)
+        )
+        chunks.append(m.SmallChunk(version_id=v, data=data))
+    return m.SmallChunksResponse(chunks=chunks)
 
 
 def read_chunk(ctx: Context, who: Principal, version_id: str, index: int) -> bytes:

@@ -1,0 +1,115 @@
+"""Coffre as users run it: a ``coffre serve`` process and the ``coffre`` command line.
+
+The server gets its own data folder and port; the command line its own COFFRE_HOME.
+Nothing in the caller's environment that starts with COFFRE_ reaches either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import profile
+from bench.memory import PeakRss
+from bench.procs import Timed, free_port, run_timed, service, tool
+
+PASSWORD = "bench password, not a secret"
+PASSWORD_LINE = (PASSWORD + "\n").encode()
+TIB = 1 << 40
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COFFRE_")}
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    url: str
+    data: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+
+@contextlib.contextmanager
+def server(work: Path, settings: Mapping[str, str] | None = None) -> Iterator[Server]:
+    """``coffre serve`` on a free port with its data in ``work``/server-data.
+
+    The quota is raised out of the way and garbage collection is off, so that no
+    background pass lands inside a timed transfer.
+    """
+    data = work / "server-data"
+    port = free_port()
+    env = _clean_env(COFFRE_STORAGE_QUOTA=str(TIB), COFFRE_GC_INTERVAL="0", **(settings or {}))
+    url = f"http://127.0.0.1:{port}"
+    argv = [tool("coffre"), "serve", "--port", str(port), "--data", str(data)]
+    with service(argv, log=work / "server.log", ready_url=url + "/healthz", env=env) as proc:
+        yield Server(url, data, proc)
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """A timed command, with the peak RSS of the client and of the server during it."""
+
+    seconds: float
+    client_rss: int
+    server_rss: int
+    stdout: bytes
+
+
+class Cli:
+    """The ``coffre`` command with its own COFFRE_HOME, talking to one server."""
+
+    def __init__(self, srv: Server, home: Path, email: str) -> None:
+        self.server = srv
+        self.home = home
+        self.email = email
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.env = _clean_env(COFFRE_HOME=str(home), COFFRE_SERVER=srv.url)
+
+    def run(self, *args: str, stdin: bytes | None = None) -> Measured:
+        """Run ``coffre ARGS``; time it and measure both processes' peak memory."""
+        with PeakRss(self.server.pid) as server_peak:
+            timed: Timed = run_timed([tool("coffre"), *args], env=self.env, stdin=stdin)
+        return Measured(timed.seconds, timed.max_rss, server_peak.bytes, timed.stdout)
+
+    def profiled(
+        self, args: Sequence[str], out: Path, title: str, *, stdin: bytes | None = None
+    ) -> float:
+        """Run ``coffre ARGS`` once under py-spy, with the server under another py-spy.
+
+        Writes ``out``-client.txt and ``out``-server.txt; returns the (slowed) wall time.
+        """
+        server_out = out.with_name(out.name + "-server")
+        with profile.attached(self.server.pid, server_out, title=f"{title}: server"):
+            seconds = profile.record(
+                [tool("coffre"), *args],
+                out.with_name(out.name + "-client"),
+                title=f"{title}: client",
+                env=self.env,
+                stdin=stdin,
+            )
+        return seconds
+
+    def remove(self, path: str) -> None:
+        """Delete ``path`` for good (rm, then empty the bin), so that each run starts alike."""
+        self.run("rm", "-r", path)
+        self.run("rubbish", "empty")
+
+    def signup(self) -> None:
+        self.run("signup", self.email, "--password-stdin", stdin=PASSWORD_LINE)
+
+    def login(self) -> Measured:
+        return self.run("login", self.email, "--password-stdin", stdin=PASSWORD_LINE)
+
+    def profiled_login(self, out: Path) -> float:
+        args = ["login", self.email, "--password-stdin"]
+        return self.profiled(args, out, "coffre login", stdin=PASSWORD_LINE)

@@ -1,0 +1,189 @@
+"""Transfers: one large file, and many small ones, against curl and rclone crypt.
+
+Each run does, in turn: ``coffre put``, the peers' uploads, ``coffre get``, the peers'
+downloads, so that noise from the machine falls on all of them alike. Every download is
+checked against the source (size each run, content on the first).
+"""
+
+from __future__ import annotations
+
+import filecmp
+import hashlib
+import shutil
+import sys
+from pathlib import Path
+
+from bench import data, peers
+from bench.coffre_runner import Cli, Measured, server
+from bench.config import MIB, Config, size_label
+from bench.stats import Results, Target
+
+
+def _log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _memory(results: Results, key: str, what: str, m: Measured) -> None:
+    results.add(
+        f"{key}.client_rss", f"{what}: client peak RSS", "MiB", m.client_rss / MIB, higher=False
+    )
+    results.add(
+        f"{key}.server_rss", f"{what}: server peak RSS", "MiB", m.server_rss / MIB, higher=False
+    )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while piece := f.read(16 << 20):
+            h.update(piece)
+    return h.hexdigest()
+
+
+def big(cfg: Config, results: Results, work: Path) -> None:
+    """One file of random bytes up and down."""
+    size = cfg.big_bytes
+    label = size_label(size)
+    source_dir = work / "source"
+    source = source_dir / "random.bin"
+    data.random_file(source, size)
+    digest = _sha256(source)
+    results.note(
+        "big",
+        f"{label} of os.urandom in one file, written just before the runs (in the page cache); "
+        "stored chunks and rclone's files stay in the page cache too. coffre get and the "
+        "curl sink fsync what they write; rclone does not. Each run's file is deleted after "
+        "it (untimed).",
+    )
+    for key, baseline, ratio in (
+        ("big.put", "big.curl", 0.8),
+        ("big.put", "big.rclone_in", 2.0),
+        ("big.put", "big.curl_nofsync", None),
+        ("big.get", "big.rclone_out", 1.0),
+    ):
+        results.target(Target(key, baseline, ratio=ratio))
+    for key in ("big.put", "big.get"):
+        for side in ("client", "server"):
+            results.target(Target(f"{key}.{side}_rss", limit=200, stat="max"))
+    rclone = peers.Rclone(work)
+    dest = work / "dest"
+    got = dest / "random.bin"
+
+    def speed(key: str, label: str, seconds: float) -> float:
+        value = size / seconds / 1e6
+        results.add(key, label, "MB/s", value, higher=True)
+        return value
+
+    with (
+        server(work) as srv,
+        peers.sink(work) as sink,
+        peers.sink(work, fsync=False) as sink_nofsync,
+    ):
+        cli = Cli(srv, work / "home", "big@bench.invalid")
+        cli.signup()
+        for run in range(cfg.runs):
+            up = cli.run("put", "-q", str(source), f"/big-{run}")
+            put_speed = speed("big.put", f"coffre put, {label}", up.seconds)
+            _memory(results, "big.put", "coffre put", up)
+            speed("big.curl", "curl -T → uvicorn sink, fsync", peers.curl_put(sink, source).seconds)
+            t = peers.curl_put(sink_nofsync, source)
+            speed("big.curl_nofsync", "curl -T → uvicorn sink, no fsync", t.seconds)
+            speed("big.rclone_in", "rclone crypt copy in", rclone.copy_in(source_dir).seconds)
+
+            dest.mkdir()
+            down = cli.run("get", "-q", f"/big-{run}", str(got))
+            get_speed = speed("big.get", f"coffre get, {label}", down.seconds)
+            _memory(results, "big.get", "coffre get", down)
+            _check(got, size, digest if run == 0 else None)
+            shutil.rmtree(dest)
+            dest.mkdir()
+            speed("big.rclone_out", "rclone crypt copy out", rclone.copy_out(dest).seconds)
+            _check(got, size, digest if run == 0 else None)
+            shutil.rmtree(dest)
+            rclone.wipe()
+            cli.remove(f"/big-{run}")
+            _log(f"[big] run {run + 1}/{cfg.runs}: put {put_speed:.0f}, get {get_speed:.0f} MB/s")
+        if cfg.profile:
+            out = cfg.results
+            cli.profiled(
+                ["put", "-q", str(source), "/big-p"], out / "big-put", f"coffre put {label}"
+            )
+            dest.mkdir()
+            cli.profiled(["get", "-q", "/big-p", str(got)], out / "big-get", f"coffre get {label}")
+            shutil.rmtree(dest)
+            _log("[big] profiles written")
+
+
+def _check(path: Path, size: int, digest: str | None) -> None:
+    if path.stat().st_size != size or (digest is not None and _sha256(path) != digest):
+        raise RuntimeError(f"{path}: the downloaded file differs from the source")
+
+
+def small(cfg: Config, results: Results, work: Path) -> None:
+    """Many small files of random bytes, as one folder, up and down."""
+    count, size = cfg.small_count, cfg.small_bytes
+    what = f"{count:,} files of {size_label(size)}"
+    source = work / "small"
+    data.random_files(source, count, size)
+    results.note(
+        "small",
+        f"{what} of os.urandom in one folder, written just before the runs (in the page "
+        "cache). coffre get fsyncs every file it writes; rclone does not. Each run starts "
+        "from an empty account (the previous run's folder is deleted, untimed).",
+    )
+    results.target(Target("small.put", "small.rclone_in", ratio=1.0))
+    results.target(Target("small.get", "small.rclone_out", ratio=1.0))
+    rclone = peers.Rclone(work)
+    dest = work / "dest"
+
+    def rate(key: str, label: str, seconds: float) -> float:
+        value = count / seconds
+        results.add(key, label, "files/s", value, higher=True)
+        return value
+
+    with server(work) as srv:
+        cli = Cli(srv, work / "home", "small@bench.invalid")
+        cli.signup()
+        for run in range(cfg.runs):
+            up = cli.run("put", "-q", str(source), f"/small-{run}")
+            put_rate = rate("small.put", f"coffre put, {what}", up.seconds)
+            _memory(results, "small.put", "coffre put (small files)", up)
+            rate("small.rclone_in", "rclone crypt copy in", rclone.copy_in(source).seconds)
+
+            down = cli.run("get", "-q", f"/small-{run}", str(dest))
+            get_rate = rate("small.get", f"coffre get, {what}", down.seconds)
+            _memory(results, "small.get", "coffre get (small files)", down)
+            _check_tree(source, dest, count, full=run == 0)
+            shutil.rmtree(dest)
+            dest.mkdir()
+            rate("small.rclone_out", "rclone crypt copy out", rclone.copy_out(dest).seconds)
+            _check_tree(source, dest, count, full=run == 0)
+            shutil.rmtree(dest)
+            rclone.wipe()
+            cli.remove(f"/small-{run}")
+            _log(
+                f"[small] run {run + 1}/{cfg.runs}: put {put_rate:.0f} files/s, "
+                f"get {get_rate:.0f} files/s"
+            )
+        if cfg.profile:
+            out = cfg.results
+            cli.profiled(
+                ["put", "-q", str(source), "/small-p"], out / "small-put", f"coffre put {what}"
+            )
+            cli.profiled(
+                ["get", "-q", "/small-p", str(dest)], out / "small-get", f"coffre get {what}"
+            )
+            shutil.rmtree(dest)
+            _log("[small] profiles written")
+
+
+def _check_tree(source: Path, dest: Path, count: int, *, full: bool) -> None:
+    names = sorted(p.name for p in dest.iterdir())
+    if len(names) != count:
+        raise RuntimeError(f"{dest}: {len(names)} files downloaded, not {count}")
+    if full:
+        _match, mismatch, errors = filecmp.cmpfiles(source, dest, names, shallow=False)
+        if mismatch or errors:
+            raise RuntimeError(
+                f"{dest}: {len(mismatch) + len(errors)} files differ from the source"
+            )
