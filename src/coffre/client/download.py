@@ -52,7 +52,7 @@ class Downloader:
         self.range_bytes = RANGE_BYTES if range_bytes is None else range_bytes
         self.api = api
         self.workers = workers
-        self.window = window or workers + 2
+        self.window = window or workers
         self.progress = progress or _no_progress
 
     def stream(

@@ -87,7 +87,7 @@ class Uploader:
         self.api = drive.api
         self.chunk_size = chunk_size
         self.workers = workers
-        self.window = window or workers + 2
+        self.window = window or workers
         self.progress = progress or _no_progress
 
     # -- one file -------------------------------------------------------------------------

@@ -30,7 +30,11 @@ MAX_CHUNKS = 1 << 22  # 4 TiB at 1 MiB chunks
 
 class Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, val_json_bytes="base64", ser_json_bytes="base64"
+        extra="forbid",
+        frozen=True,
+        val_json_bytes="base64",
+        ser_json_bytes="base64",
+        defer_build=True,  # built on first use: a command pays only for the models it uses
     )
 
 

@@ -91,7 +91,7 @@ class Node(Base):
     )
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("nodes.id"), index=True)
     kind: Mapped[str] = mapped_column(String(6))
     key: Mapped[bytes] = mapped_column(LargeBinary)
@@ -131,6 +131,7 @@ class Version(Base):
 
 
 Index("uq_versions_node_number", Version.node_id, Version.number, unique=True)
+Index("ix_nodes_owner_id_id", Node.owner_id, Node.id)
 
 
 class Upload(Base):

@@ -170,7 +170,11 @@ def _new_session(db: Session, user_id: str, device: str | None, ip: str | None) 
 
 def authenticate(ctx: Context, token: str) -> Principal:
     with ctx.db.read() as db:
-        row = db.scalar(select(t.Session).where(t.Session.token_hash == _token_hash(token)))
+        row = db.execute(
+            select(t.Session.user_id, t.Session.id, t.Session.last_seen_at).where(
+                t.Session.token_hash == _token_hash(token)
+            )
+        ).first()
         if row is None:
             raise Unauthenticated("invalid_session", "not signed in, or the session has ended")
         principal = Principal(row.user_id, row.id)

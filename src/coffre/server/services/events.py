@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from coffre.protocol import models as m
@@ -47,11 +47,19 @@ def emit_many(
     ).scalar_one()
     at = now()
     first = last - len(items) + 1
-    db.add_all(
-        t.Event(
-            user_id=user_id, seq=first + i, kind=kind, node_id=node_id, parent_id=parent_id, at=at
-        )
-        for i, (kind, node_id, parent_id) in enumerate(items)
+    db.execute(
+        insert(t.Event),
+        [
+            {
+                "user_id": user_id,
+                "seq": first + i,
+                "kind": kind,
+                "node_id": node_id,
+                "parent_id": parent_id,
+                "at": at,
+            }
+            for i, (kind, node_id, parent_id) in enumerate(items)
+        ],
     )
 
 

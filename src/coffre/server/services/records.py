@@ -88,7 +88,10 @@ def record_from_row(row: Sequence[Any]) -> m.NodeRecord:
 
 def node_records(db: Session, nodes: Sequence[t.Node]) -> list[m.NodeRecord]:
     """Records for ``nodes`` (flushed) with their current versions, in their order."""
-    ids = [n.id for n in nodes]
+    return records_by_id(db, [n.id for n in nodes])
+
+
+def records_by_id(db: Session, ids: Sequence[str]) -> list[m.NodeRecord]:
     found: dict[str, m.NodeRecord] = {}
     for i in range(0, len(ids), 500):
         for row in db.execute(LISTING.where(_N.id.in_(ids[i : i + 500]))):

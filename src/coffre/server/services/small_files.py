@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from coffre.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
@@ -21,7 +21,7 @@ from coffre.server.blobs import chunk_key
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
 from coffre.server.services import events
-from coffre.server.services.records import in_rubbish, live_folder, node_records
+from coffre.server.services.records import in_rubbish, live_folder, records_by_id
 from coffre.server.services.transfers import check_quota, check_shape
 
 INLINE_MAX = 64 * 1024
@@ -128,60 +128,72 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
                         .group_by(t.Version.node_id)
                     ).all()
                 )
-            nodes: list[t.Node] = []
+            # Plain bulk inserts: one statement a table for the whole batch.
+            new_nodes: list[dict[str, object]] = []
+            contents: list[dict[str, object]] = []
+            versions: list[dict[str, object]] = []
             feed: list[tuple[m.EventKind, str | None, str | None]] = []
             for f in req.files:
                 v = f.version
                 if f.node is not None:
-                    node = t.Node(
-                        id=f.node.id,
-                        owner_id=who.user_id,
-                        parent_id=f.node.parent_id,
-                        kind="file",
-                        key=f.node.key,
-                        meta=f.node.meta,
-                        name_tag=f.node.name_tag,
-                        created_at=at,
-                        updated_at=at,
-                        version_count=0,
+                    node_id = f.node.id
+                    new_nodes.append(
+                        {
+                            "id": node_id,
+                            "owner_id": who.user_id,
+                            "parent_id": f.node.parent_id,
+                            "kind": "file",
+                            "key": f.node.key,
+                            "meta": f.node.meta,
+                            "name_tag": f.node.name_tag,
+                            "created_at": at,
+                            "updated_at": at,
+                            "trashed_at": None,
+                            "current_version": v.id,
+                            "version_count": 1,
+                        }
                     )
-                    db.add(node)
-                    feed.append(("node.created", node.id, node.parent_id))
+                    feed.append(("node.created", node_id, f.node.parent_id))
                 else:
                     node = existing[f.node_id or ""]
-                    feed.append(("version.added", node.id, node.parent_id))
-                db.add(
-                    t.Content(
-                        id=v.content_id,
-                        owner_id=who.user_id,
-                        chunk_size=v.chunk_size,
-                        chunk_count=1,
-                        size=v.size,
-                        created_at=at,
-                        inline=f.data if len(f.data) <= INLINE_MAX else None,
-                    )
+                    node_id = node.id
+                    node.current_version = v.id
+                    node.version_count = (node.version_count or 0) + 1
+                    node.updated_at = at
+                    feed.append(("version.added", node_id, node.parent_id))
+                contents.append(
+                    {
+                        "id": v.content_id,
+                        "owner_id": who.user_id,
+                        "chunk_size": v.chunk_size,
+                        "chunk_count": 1,
+                        "size": v.size,
+                        "created_at": at,
+                        "inline": f.data if len(f.data) <= INLINE_MAX else None,
+                    }
                 )
-                number = numbers.get(node.id, 0) + 1
-                numbers[node.id] = number
-                db.add(
-                    t.Version(
-                        id=v.id,
-                        node_id=node.id,
-                        number=number,
-                        content_id=v.content_id,
-                        envelope=f.envelope,
-                        header=v.header,
-                        created_at=at,
-                    )
+                number = numbers.get(node_id, 0) + 1
+                numbers[node_id] = number
+                versions.append(
+                    {
+                        "id": v.id,
+                        "node_id": node_id,
+                        "number": number,
+                        "content_id": v.content_id,
+                        "envelope": f.envelope,
+                        "header": v.header,
+                        "created_at": at,
+                    }
                 )
-                node.current_version = v.id
-                node.version_count = (node.version_count or 0) + 1
-                node.updated_at = at
-                nodes.append(node)
+            for table, rows in ((t.Node, new_nodes), (t.Content, contents), (t.Version, versions)):
+                if rows:
+                    db.execute(insert(table), rows)
             user.storage_used += total
             events.emit_many(db, who.user_id, feed)
             db.flush()
-            records = node_records(db, nodes)
+            records = records_by_id(
+                db, [f.node.id if f.node else f.node_id or "" for f in req.files]
+            )
     except sa_exc.IntegrityError:
         raise Conflict("name_taken", "something with this name is already in the folder") from None
     except BaseException:
