@@ -163,7 +163,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
 
 def api_error(status: int, code: str, message: str) -> ApiError:
     """Rebuild, on the client, the error the server reported."""
-    if code == "quota_exceeded":
+    if code in ("quota_exceeded", "transfer_quota_exceeded"):
         return QuotaExceeded(code, message)
     cls = _BY_STATUS.get(status, ApiError)
     return cls(code, message)

@@ -17,7 +17,7 @@ from coffre.errors import Unauthenticated, UsageError
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 
 
-def _retry_for() -> float:
+def retry_for() -> float:
     """Seconds to keep retrying when the server is unreachable (env COFFRE_RETRY_FOR)."""
     try:
         return max(0.0, float(os.environ.get("COFFRE_RETRY_FOR", "20")))
@@ -38,7 +38,7 @@ class CliContext:
     def api(self, session: SavedSession | None = None) -> Api:
         """An API client: for ``session`` (its server and token), or anonymous."""
         token = session.token if session else None
-        return Api(self.server(session), token=token, retry_for=_retry_for())
+        return Api(self.server(session), token=token, retry_for=retry_for())
 
     def session(self) -> SavedSession:
         session = load_session()

@@ -21,7 +21,7 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import click  # noqa: E402
 
 from coffre import __version__  # noqa: E402
-from coffre.cli import account, files, server, transfer  # noqa: E402
+from coffre.cli import account, files, links, server, transfer  # noqa: E402
 from coffre.cli.context import CliContext  # noqa: E402
 from coffre.errors import CoffreError  # noqa: E402
 
@@ -69,6 +69,7 @@ for command in (
     files.rm,
     files.rubbish,
     files.versions,
+    links.link,
     server.serve,
 ):
     cli.add_command(command)

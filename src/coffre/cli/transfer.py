@@ -132,19 +132,31 @@ def get(cli: CliContext, remotes: tuple[str, ...], local: Path, quiet: bool) -> 
     whole: Tree | None = None
     jobs: list[tuple[Entry, Path]] = []
     for entry, dest in plan:
-        if not entry.is_folder:
+        if entry.is_folder:
+            whole = whole or drive.tree()
+            jobs += plan_folder(whole, whole.entries[entry.id], dest)
+        else:
             jobs.append((entry, dest))
-            continue
-        whole = whole or drive.tree()
-        _mkdir(dest)
-        for rel, sub in whole.walk(whole.entries[entry.id]):
-            if sub.is_folder:
-                _mkdir(dest / rel)
-            else:
-                jobs.append((sub, dest / rel))
+    download(Downloader(drive.api, workers=WORKERS), jobs, quiet=quiet)
+
+
+def plan_folder(tree: Tree, top: Entry, dest: Path) -> list[tuple[Entry, Path]]:
+    """Make ``dest`` and the folders below it; the files to download into them."""
+    _mkdir(dest)
+    jobs = []
+    for rel, sub in tree.walk(top):
+        if sub.is_folder:
+            _mkdir(dest / rel)
+        else:
+            jobs.append((sub, dest / rel))
+    return jobs
+
+
+def download(downloader: Downloader, jobs: list[tuple[Entry, Path]], *, quiet: bool) -> None:
+    """Download files, many small ones together; each appears only once verified."""
     total = sum(e.size for e, _ in jobs)
     with progress(total, "downloading", quiet=quiet) as advance:
-        downloader = Downloader(drive.api, workers=WORKERS, progress=advance)
+        downloader.progress = advance
         small: list[SmallDownload] = []
         for entry, dest in jobs:
             if dest.is_dir():

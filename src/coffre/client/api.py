@@ -8,6 +8,7 @@ once, because the client cannot know whether a lost answer means a lost request.
 
 from __future__ import annotations
 
+import base64
 import random
 import socket
 import time
@@ -40,6 +41,7 @@ class Api:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
+        self.link_auth: bytes | None = None
         self.retry_for = retry_for
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         if transport is None:
@@ -71,7 +73,10 @@ class Api:
     # -- plumbing -------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.token}"} if self.token else {}
+        headers = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        if self.link_auth is not None:
+            headers["x-coffre-link-auth"] = base64.urlsafe_b64encode(self.link_auth).decode()
+        return headers
 
     def request(
         self,
@@ -280,3 +285,54 @@ class Api:
     def events(self, after: int, wait: float = 0) -> m.EventList:
         params = {"after": after, "wait": wait}
         return self._call(m.EventList, "GET", "/v1/events", params=params, timeout=wait + 30)
+
+    # -- public links ---------------------------------------------------------------------
+
+    def create_link(self, req: m.LinkCreate) -> m.LinkInfo:
+        return self._call(m.LinkInfo, "POST", "/v1/links", req)
+
+    def links(self) -> list[m.LinkInfo]:
+        return self._call(m.LinkList, "GET", "/v1/links").links
+
+    def revoke_link(self, link_id: str) -> None:
+        self._send("DELETE", f"/v1/links/{link_id}")
+
+
+class LinkApi:
+    """The visitor's side of one public link: every request proves the link key.
+
+    It reads chunks like :class:`Api` does (:class:`coffre.client.download.Downloader`
+    takes either), through the link's own routes, with no account.
+    """
+
+    def __init__(self, api: Api, link_id: str) -> None:
+        self.api = api
+        self.link_id = link_id
+        self.base = f"/v1/public/links/{link_id}"
+
+    def prove(self, auth: bytes) -> None:
+        self.api.link_auth = auth
+
+    def public(self) -> m.PublicLink:
+        return self.api._call(m.PublicLink, "GET", self.base)
+
+    def root(self) -> m.LinkRoot:
+        return self.api._call(m.LinkRoot, "GET", f"{self.base}/root")
+
+    def nodes(self) -> list[m.NodeRecord]:
+        return self.api._call(m.NodeList, "GET", f"{self.base}/nodes").nodes
+
+    def get_chunk(self, version_id: str, index: int) -> bytes:
+        path = f"{self.base}/versions/{version_id}/chunks/{index}"
+        return self.api.request("GET", path).content
+
+    def get_chunks(self, version_id: str, first: int, count: int) -> bytes:
+        params = {"first": first, "count": count}
+        path = f"{self.base}/versions/{version_id}/chunks"
+        return self.api.request("GET", path, params=params).content
+
+    def small_chunks(self, version_ids: list[str]) -> dict[str, bytes]:
+        req = m.SmallChunksRequest(versions=version_ids)
+        path = f"{self.base}/versions/small"
+        answer = self.api._call(m.SmallChunksResponse, "POST", path, req, idempotent=True)
+        return {c.version_id: c.data for c in answer.chunks}

@@ -17,9 +17,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-from coffre.client.api import Api
 from coffre.crypto import nodes as cn
 from coffre.crypto import stream as cs
 from coffre.crypto._primitives import equal
@@ -39,10 +38,20 @@ def _no_progress(_n: int) -> None:
     pass
 
 
+class ChunkReader(Protocol):
+    """Where encrypted chunks come from: the account's API, or a public link's."""
+
+    def get_chunk(self, version_id: str, index: int) -> bytes: ...
+
+    def get_chunks(self, version_id: str, first: int, count: int) -> bytes: ...
+
+    def small_chunks(self, version_ids: list[str]) -> dict[str, bytes]: ...
+
+
 class Downloader:
     def __init__(
         self,
-        api: Api,
+        api: ChunkReader,
         *,
         workers: int = 4,
         window: int | None = None,

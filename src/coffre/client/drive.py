@@ -91,6 +91,46 @@ def split_path(path: str) -> list[str]:
     return parts
 
 
+def open_record(parent: Entry, record: m.NodeRecord) -> Entry:
+    """Open ``record`` as a child of ``parent``; the server's claims are not trusted."""
+    kind = KIND[record.kind]
+    node_id, parent_id = bytes.fromhex(record.id), bytes.fromhex(parent.id)
+    key = cn.unwrap_node_key(parent.key, node_id, parent_id, kind, record.key)
+    if record.meta is None:
+        raise IntegrityError("file or folder name")
+    name = cn.open_meta(key, node_id, parent_id, kind, record.meta)
+    version = None
+    if record.kind == "file":
+        if record.version is None:
+            raise IntegrityError("file version")
+        version = cn.open_version(
+            key, node_id, bytes.fromhex(record.version.id), record.version.envelope
+        )
+    return Entry(
+        record.id, parent.id, record.kind, name, key, record, version, record.trashed is not None
+    )
+
+
+def build_tree(root: Entry, records: list[m.NodeRecord]) -> Tree:
+    """Open ``records`` from ``root`` down; records not reachable from it are left out."""
+    by_parent: dict[str, list[m.NodeRecord]] = {}
+    for record in records:
+        if record.parent_id is not None:
+            by_parent.setdefault(record.parent_id, []).append(record)
+    tree = Tree(root, {root.id: root})
+    frontier = [root]
+    while frontier:
+        folder = frontier.pop()
+        kids = [open_record(folder, r) for r in by_parent.get(folder.id, [])]
+        for kid in kids:
+            kid.trashed = kid.trashed or folder.trashed
+            tree.entries[kid.id] = kid
+            if kid.is_folder:
+                frontier.append(kid)
+        tree.children[folder.id] = kids
+    return tree
+
+
 class Drive:
     def __init__(self, api: Api, keys: AccountKeys) -> None:
         self.api = api
@@ -102,30 +142,7 @@ class Drive:
         return Entry(self.keys.root_id.hex(), None, "folder", "", self.keys.root_key)
 
     def open(self, parent: Entry, record: m.NodeRecord) -> Entry:
-        """Open ``record`` as a child of ``parent``; the server's claims are not trusted."""
-        kind = KIND[record.kind]
-        node_id, parent_id = bytes.fromhex(record.id), bytes.fromhex(parent.id)
-        key = cn.unwrap_node_key(parent.key, node_id, parent_id, kind, record.key)
-        if record.meta is None:
-            raise IntegrityError("file or folder name")
-        name = cn.open_meta(key, node_id, parent_id, kind, record.meta)
-        version = None
-        if record.kind == "file":
-            if record.version is None:
-                raise IntegrityError("file version")
-            version = cn.open_version(
-                key, node_id, bytes.fromhex(record.version.id), record.version.envelope
-            )
-        return Entry(
-            record.id,
-            parent.id,
-            record.kind,
-            name,
-            key,
-            record,
-            version,
-            record.trashed is not None,
-        )
+        return open_record(parent, record)
 
     def children(self, folder: Entry) -> list[Entry]:
         if not folder.is_folder:
@@ -163,23 +180,7 @@ class Drive:
 
     def tree(self) -> Tree:
         """Every node of the account, opened from the root down (rubbish included)."""
-        by_parent: dict[str, list[m.NodeRecord]] = {}
-        for record in self.api.all_nodes():
-            if record.parent_id is not None:
-                by_parent.setdefault(record.parent_id, []).append(record)
-        root = self.root()
-        tree = Tree(root, {root.id: root})
-        frontier = [root]
-        while frontier:
-            folder = frontier.pop()
-            kids = [self.open(folder, r) for r in by_parent.get(folder.id, [])]
-            for kid in kids:
-                kid.trashed = kid.trashed or folder.trashed
-                tree.entries[kid.id] = kid
-                if kid.is_folder:
-                    frontier.append(kid)
-            tree.children[folder.id] = kids
-        return tree
+        return build_tree(self.root(), self.api.all_nodes())
 
     # -- making and changing --------------------------------------------------------------
 

@@ -40,6 +40,8 @@ class Purpose(Enum):
     NODE_KEY = "node-key"
     NODE_META = "node-meta"
     VERSION = "version"
+    LINK_KEY = "link-key"
+    REQUEST_KEY = "request-key"
 
     @property
     def label(self) -> bytes:

@@ -318,3 +318,50 @@ class Event(Model):
 class EventList(Model):
     events: list[Event]
     last: int = Field(description="the highest sequence number seen; pass as ?after=")
+
+
+# -- public links -------------------------------------------------------------------------
+
+LinkKind = Literal["folder", "file"]
+
+
+class LinkCreate(Model):
+    id: Id = Field(description="chosen by the client, bound into the envelope")
+    node_id: Id
+    envelope: Envelope = Field(description="the node key sealed under the link key")
+    auth: Secret = Field(description="HKDF-Expand(link key, 'coffre/v1 link-auth'); stored hashed")
+    kdf: KdfParams | None = Field(default=None, description="for a password link")
+    expires: float | None = Field(default=None, description="seconds since the epoch")
+
+
+class LinkInfo(Model):
+    """A link as its owner sees it."""
+
+    id: Id
+    node_id: Id
+    kind: LinkKind
+    created: float
+    expires: float | None
+    revoked: float | None
+    downloads: int
+    password: bool
+
+
+class LinkList(Model):
+    links: list[LinkInfo]
+
+
+class PublicLink(Model):
+    """What anyone with a link id learns before proving the key: enough to derive it."""
+
+    id: Id
+    kind: LinkKind
+    kdf: KdfParams | None
+    expires: float | None
+
+
+class LinkRoot(Model):
+    """The linked node and its key envelope, for a visitor who proved the key."""
+
+    node: NodeRecord
+    envelope: Envelope

@@ -22,7 +22,7 @@ from coffre.server.context import Context
 from coffre.server.db import migrate
 from coffre.server.db.engine import Database
 from coffre.server.limits import BodyLimit
-from coffre.server.routes import accounts, events, health, nodes, transfers
+from coffre.server.routes import accounts, events, health, links, nodes, transfers
 from coffre.server.services.transfers import collect
 
 log = logging.getLogger("coffre.server")
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
     )
     app.state.ctx = ctx
     http_errors.install(app)
-    for module in (health, accounts, nodes, transfers, events):
+    for module in (health, accounts, nodes, transfers, events, links):
         app.include_router(module.router)
 
     @app.get("/", include_in_schema=False)

@@ -39,6 +39,10 @@ class Settings:
     login_failures_per_address: int = 50
     login_window: int = 15 * 60
     trusted_proxies: str = ""
+    transfer_quota: int = 100 * GIB
+    transfer_window: int = 24 * 3600
+    link_opens_per_address: int = 600
+    link_failures_per_link: int = 20
 
     @property
     def resolved_database_url(self) -> str:
@@ -116,6 +120,22 @@ DOCS: dict[str, Setting] = {
     ),
     "login_window": Setting(
         "COFFRE_LOGIN_WINDOW", "Seconds over which failed logins are counted (default 900)."
+    ),
+    "transfer_quota": Setting(
+        "COFFRE_TRANSFER_QUOTA",
+        "Bytes an account's public links may serve per transfer window (default 100 GiB).",
+    ),
+    "transfer_window": Setting(
+        "COFFRE_TRANSFER_WINDOW",
+        "Seconds over which link transfers are counted, rolling (default 86400).",
+    ),
+    "link_opens_per_address": Setting(
+        "COFFRE_LINK_OPENS_PER_ADDRESS",
+        "Links a client address may open per login window (default 600).",
+    ),
+    "link_failures_per_link": Setting(
+        "COFFRE_LINK_FAILURES_PER_LINK",
+        "Wrong keys or passwords allowed per link in the login window (default 20).",
     ),
     "trusted_proxies": Setting(
         "COFFRE_TRUSTED_PROXIES",

@@ -180,6 +180,49 @@ class Garbage(Base):
     queued_at: Mapped[float] = mapped_column(Float)
 
 
+class Link(Base):
+    """A public link to a node: the node key sealed under a link key the server never sees."""
+
+    __tablename__ = "links"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    node_id: Mapped[str] = mapped_column(ID, index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    auth_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    kdf_time_cost: Mapped[int | None] = mapped_column(Integer)
+    kdf_memory_kib: Mapped[int | None] = mapped_column(Integer)
+    kdf_lanes: Mapped[int | None] = mapped_column(Integer)
+    kdf_salt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
+    downloads: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TransferUsage(Base):
+    """Bytes served through an account's links, per hour, for the rolling transfer quota."""
+
+    __tablename__ = "transfer_usage"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RateEvent(Base):
+    """One request counted against a rate limit (scope names what is limited)."""
+
+    __tablename__ = "rate_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(300), index=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+
+
 class ServerSecret(Base):
     __tablename__ = "server_secrets"
 

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from coffre.errors import BadRequest
 from coffre.protocol import models as m
 from coffre.protocol.types import Id
+from coffre.server.context import Context
 from coffre.server.deps import Caller, Ctx
 from coffre.server.services import small_files as small
 from coffre.server.services import transfers
@@ -157,6 +158,13 @@ async def get_chunks(
     """Chunks ``first`` to ``first + count - 1``, concatenated, as raw bytes; the next chunk
     is read from storage while the previous one is sent."""
     source = await run_in_threadpool(transfers.chunk_source, ctx, who, version_id)
+    return await stream_chunks(ctx, source, first, count)
+
+
+async def stream_chunks(
+    ctx: Context, source: transfers.ChunkSource, first: int, count: int
+) -> StreamingResponse:
+    """Chunks of ``source`` concatenated; each one is read while the one before is sent."""
     source.check_range(first, count)
     await run_in_threadpool(transfers.check_present, ctx, source, first, count)
     head = await run_in_threadpool(transfers.load_chunk, ctx, source, first)

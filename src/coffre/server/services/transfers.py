@@ -322,6 +322,7 @@ class ChunkSource:
     content_id: str
     chunk_count: int
     inline: bytes | None
+    size: int = 0
 
     def check_range(self, first: int, count: int) -> None:
         if first < 0 or count < 1 or first + count > self.chunk_count:
@@ -335,7 +336,7 @@ def chunk_source(ctx: Context, who: Principal, version_id: str) -> ChunkSource:
         if version is None or node is None or node.owner_id != who.user_id:
             raise NotFound("version_not_found", "no such version")
         content = db.get_one(t.Content, version.content_id)
-        return ChunkSource(content.id, content.chunk_count, content.inline)
+        return ChunkSource(content.id, content.chunk_count, content.inline, content.size)
 
 
 def check_present(ctx: Context, source: ChunkSource, first: int, count: int) -> None:
@@ -369,29 +370,31 @@ def read_small(ctx: Context, who: Principal, version_ids: list[str]) -> m.SmallC
                 t.Node.owner_id,
                 t.Content.id,
                 t.Content.chunk_count,
-                t.Content.size,
                 t.Content.inline,
+                t.Content.size,
             )
             .join(t.Node, t.Node.id == t.Version.node_id)
             .join(t.Content, t.Content.id == t.Version.content_id)
             .where(t.Version.id.in_(wanted))
         ).all()
-    found = {r[0]: r for r in rows if r[1] == who.user_id}
-    missing = [v for v in wanted if v not in found]
+    sources = {r[0]: ChunkSource(r[2], r[3], r[4], r[5]) for r in rows if r[1] == who.user_id}
+    missing = [v for v in wanted if v not in sources]
     if missing:
         raise NotFound("version_not_found", f"no such version: {missing[0]}")
-    if any(found[v][3] != 1 for v in wanted):
+    return small_chunks(ctx, {v: sources[v] for v in wanted})
+
+
+def small_chunks(ctx: Context, sources: dict[str, ChunkSource]) -> m.SmallChunksResponse:
+    if any(source.chunk_count != 1 for source in sources.values()):
         raise BadRequest("bad_chunk_index", "only versions of a single chunk can be read this way")
-    if sum(found[v][4] for v in wanted) > SMALL_READ_BYTES:
+    if sum(source.size for source in sources.values()) > SMALL_READ_BYTES:
         raise PayloadTooLarge("too_large", "ask for fewer versions at once")
-    chunks = []
-    for v in wanted:
-        _, _, content_id, _, _, inline = found[v]
-        data = (
-            inline if inline is not None else load_chunk(ctx, ChunkSource(content_id, 1, None), 0)
-        )
-        chunks.append(m.SmallChunk(version_id=v, data=data))
-    return m.SmallChunksResponse(chunks=chunks)
+    return m.SmallChunksResponse(
+        chunks=[
+            m.SmallChunk(version_id=version_id, data=load_chunk(ctx, source, 0))
+            for version_id, source in sources.items()
+        ]
+    )
 
 
 def read_chunk(ctx: Context, who: Principal, version_id: str, index: int) -> bytes:

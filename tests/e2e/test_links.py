@@ -1,0 +1,85 @@
+"""Public links end to end: made with the CLI, fetched with no account."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import Cli, Server
+
+pytestmark = pytest.mark.e2e
+
+
+def test_file_folder_and_password_links(cli: Cli, server: Server, tmp_path: Path) -> None:
+    src = tmp_path / "album"
+    (src / "inner").mkdir(parents=True)
+    (src / "a.txt").write_text("a" * 100)
+    (src / "inner" / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024 + 5))
+    cli.run("put", "-q", str(src), "/")
+    file_url = cli.out("link", "create", "album/inner/big.bin").strip()
+    folder_url = cli.out("link", "create", "album").strip()
+    secret = "a link password"
+    password_url = cli.out("link", "create", "--password-stdin", "album", input=secret + "\n")
+    password_url = password_url.strip()
+    assert "#" in file_url and "#" in folder_url and "#" not in password_url
+
+    stranger = Cli(tmp_path / "stranger", server)  # never signs up
+    out = tmp_path / "out"
+    out.mkdir()
+    stranger.run("link", "get", file_url, str(out))
+    assert (out / "big.bin").read_bytes() == (src / "inner" / "big.bin").read_bytes()
+    stranger.run("link", "get", folder_url, str(out / "copy"))
+    assert not filecmp.dircmp(src, out / "copy").diff_files
+    assert (out / "copy" / "inner" / "big.bin").exists()
+
+    wrong = stranger.run(
+        "link",
+        "get",
+        password_url,
+        str(out / "pw"),
+        "--password-stdin",
+        input="nope\n",
+        check=False,
+    )
+    assert wrong.returncode == 4
+    assert b"wrong link key or password" in wrong.stderr
+    assert not (out / "pw").exists()
+    stranger.run(
+        "link", "get", password_url, str(out / "pw"), "--password-stdin", input=secret + "\n"
+    )
+    assert (out / "pw" / "a.txt").read_text() == "a" * 100
+
+    listing = cli.out("link", "ls")
+    assert "/album/inner/big.bin" in listing
+    assert "password" in listing
+
+    cli.run("link", "revoke", file_url)
+    gone = stranger.run("link", "get", file_url, str(tmp_path / "again.bin"), check=False)
+    assert gone.returncode == 3
+    assert b"turned off" in gone.stderr
+    bad = stranger.run("link", "get", file_url.split("#")[0] + "#notakey", check=False)
+    assert bad.returncode == 2
+
+
+def test_no_key_and_expiry(cli: Cli, server: Server, tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("hello")
+    cli.run("put", str(note), "/")
+    url, key_line = cli.out("link", "create", "--no-key", "note.txt").splitlines()
+    assert "#" not in url
+    key = key_line.split(": ", 1)[1]
+    stranger = Cli(tmp_path / "stranger", server)
+    dest = tmp_path / "got.txt"
+    stranger.run("link", "get", url, str(dest), "--password-stdin", input=key + "\n")
+    assert dest.read_text() == "hello"
+
+    short = cli.out("link", "create", "--expires", "1s", "note.txt").strip()
+    time.sleep(1.5)
+    expired = stranger.run("link", "get", short, str(tmp_path / "late.txt"), check=False)
+    assert expired.returncode == 3
+    assert b"expired" in expired.stderr
+    assert cli.run("link", "create", "--expires", "soon", "note.txt", check=False).returncode == 2
