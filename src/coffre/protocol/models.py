@@ -34,7 +34,6 @@ class Model(BaseModel):
         frozen=True,
         val_json_bytes="base64",
         ser_json_bytes="base64",
-        defer_build=True,  # built on first use: a command pays only for the models it uses
     )
 
 
