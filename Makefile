@@ -3,6 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEB := src/coffre/web
+WEB_STAMP := $(WEB)/node_modules/.package-lock.json
 
 .PHONY: serve test check lint typecheck unit bench vectors clean
 
@@ -12,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-serve: $(STAMP)
+# The web client's one npm dependency (hash-wasm, Argon2id in WebAssembly), pinned by the lock file.
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+serve: $(STAMP) $(WEB_STAMP)
 	$(BIN)/coffre serve --data ./coffre-data
 
 test: check unit
@@ -26,7 +33,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(WEB_STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -37,4 +44,4 @@ vectors: $(STAMP)
 	$(BIN)/python scripts/make_vectors.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(WEB)/node_modules

@@ -17,8 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from coffre.crypto import _primitives as p
 from coffre.crypto import account as ca
+from coffre.crypto import links as cl
 from coffre.crypto import nodes as cn
+from coffre.crypto import shares as csh
 from coffre.crypto import stream as cs
 from coffre.crypto.envelope import Purpose, seal
 from coffre.crypto.identity import Identity
@@ -225,6 +228,123 @@ def stream_vectors() -> list[dict[str, Any]]:
     return vectors
 
 
+def link_vectors() -> dict[str, Any]:
+    link_key = fixed("link key", 32)
+    link_id, node_id, node_key = fixed("link id", 16), fixed("link node id", 16), fixed("lnk", 32)
+    kind = cn.Kind.FOLDER
+    params = ca.KdfParams(3, 65536, 1, fixed("link salt", 16))
+    password = "mot de passe partag\u00e9"  # noqa: S105 - a test vector
+    auth = p.hkdf_expand(link_key, b"coffre/v1 link-auth", 32)
+    stretched = p.argon2id(
+        ca.normalize_password(password),
+        params.salt,
+        time_cost=params.time_cost,
+        memory_kib=params.memory_kib,
+        lanes=params.lanes,
+    )
+    return {
+        "link_key": h(link_key),
+        "encoded_key": cl.encode_key(link_key),
+        "link_id": h(link_id),
+        "node_id": h(node_id),
+        "kind": int(kind),
+        "node_key": h(node_key),
+        "auth": h(auth),
+        "auth_hash": h(ca.auth_hash(auth)),
+        "envelope": h(
+            seal(
+                link_key,
+                Purpose.LINK_KEY,
+                link_id + node_id + bytes([kind]),
+                node_key,
+                nonce=fixed("n7", 12),
+            )
+        ),
+        "password": password,
+        "params_encoded": h(params.encode()),
+        "password_key": h(p.hkdf(stretched, b"coffre/v1 link-password\x00" + params.encode(), 32)),
+    }
+
+
+def share_vectors() -> dict[str, Any]:
+    """A share envelope built from docs/crypto.md section 10 (fixed ephemeral key and nonce),
+    and writers' signatures of a node and a version (Ed25519 is deterministic)."""
+    owner = Identity(fixed("owner id", 16), fixed("owner x", 32), fixed("owner ed", 32))
+    member = Identity(fixed("member id", 16), fixed("member x", 32), fixed("member ed", 32))
+    share_id, folder_id, folder_key = fixed("share id", 16), fixed("folder id", 16), fixed("fk", 32)
+    access = csh.Access.WRITE
+    ad = bytes([0x01]) + share_id + owner.user_id + member.user_id + folder_id + bytes([access])
+    ephemeral_private, nonce = fixed("ephemeral", 32), fixed("n8", 12)
+    ephemeral = p.x25519_public(ephemeral_private)
+    member_x = member.public.x25519
+    okm = p.hkdf(
+        p.x25519_shared(ephemeral_private, member_x),
+        b"coffre/v1 share\x00" + ad,
+        64,
+        salt=ephemeral + member_x,
+    )
+    body = ephemeral + nonce + okm[32:] + p.Aead(okm[:32]).encrypt(nonce, folder_key, ad)
+    signature = p.ed25519_sign(owner.ed25519_private, b"coffre/v1 share-signature\x00" + ad + body)
+    node_id, parent_id, version_id = fixed("sn", 16), fixed("sp", 16), fixed("sv", 16)
+    key_env, meta_env = fixed("key envelope", 93), fixed("meta envelope", 109)
+    version_env, header = fixed("version envelope", 163), fixed("header", 37)
+    kind = cn.Kind.FILE
+    node_statement = (
+        b"coffre/v1 node-signature\x00"
+        + node_id
+        + parent_id
+        + bytes([kind])
+        + p.sha256(key_env)
+        + p.sha256(meta_env)
+    )
+    version_statement = (
+        b"coffre/v1 version-signature\x00"
+        + node_id
+        + version_id
+        + p.sha256(version_env)
+        + p.sha256(header)
+    )
+    return {
+        "owner": {
+            "user_id": h(owner.user_id),
+            "x25519_private": h(owner.x25519_private),
+            "ed25519_private": h(owner.ed25519_private),
+            "published": h(owner.publish()),
+        },
+        "member": {
+            "user_id": h(member.user_id),
+            "x25519_private": h(member.x25519_private),
+            "ed25519_private": h(member.ed25519_private),
+            "published": h(member.publish()),
+        },
+        "share_id": h(share_id),
+        "folder_id": h(folder_id),
+        "access": int(access),
+        "folder_key": h(folder_key),
+        "associated_data": h(ad),
+        "ephemeral_private": h(ephemeral_private),
+        "nonce": h(nonce),
+        "envelope": h(bytes([0x01]) + body + signature),
+        "node": {
+            "node_id": h(node_id),
+            "parent_id": h(parent_id),
+            "kind": int(kind),
+            "key_envelope": h(key_env),
+            "meta_envelope": h(meta_env),
+            "statement": h(node_statement),
+            "signature": h(p.ed25519_sign(member.ed25519_private, node_statement)),
+        },
+        "version": {
+            "node_id": h(node_id),
+            "version_id": h(version_id),
+            "envelope": h(version_env),
+            "header": h(header),
+            "statement": h(version_statement),
+            "signature": h(p.ed25519_sign(member.ed25519_private, version_statement)),
+        },
+    }
+
+
 def build() -> dict[str, Any]:
     return {
         "kdf.json": kdf_vectors(),
@@ -232,6 +352,8 @@ def build() -> dict[str, Any]:
         "account.json": account_vectors(),
         "nodes.json": node_vectors(),
         "stream.json": stream_vectors(),
+        "links.json": link_vectors(),
+        "shares.json": share_vectors(),
     }
 
 

@@ -8,7 +8,8 @@ a stable machine-readable ``code`` and a message written for the person who read
     ├── LocalError                    exit 3    a local file or folder is missing or unusable
     ├── CryptoError                   exit 7
     │   ├── IntegrityError                      data failed authentication: it was changed
-    │   └── DowngradeError                      the server offered a weaker password KDF
+    │   ├── DowngradeError                      the server offered a weaker password KDF
+    │   └── KeyChanged                          a contact's keys are not those first seen
     ├── ConnectionFailed              exit 8    the server could not be reached
     └── ApiError                                the server refused; ``code`` says why
         ├── BadRequest          400   exit 2
@@ -76,6 +77,12 @@ class IntegrityError(CryptoError):
 
 class DowngradeError(CryptoError):
     default_code = "kdf_downgrade"
+
+
+class KeyChanged(CryptoError):
+    """A contact's published keys differ from those pinned when they were first seen."""
+
+    default_code = "key_changed"
 
 
 class ConnectionFailed(CoffreError):

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 from coffre.crypto import account as ca
+from coffre.crypto import links as cl
 from coffre.crypto import nodes as cn
+from coffre.crypto import shares as csh
 from coffre.crypto import stream as cs
 from coffre.crypto.envelope import Purpose, open_
-from coffre.crypto.identity import Identity, check_own_identity
+from coffre.crypto.identity import Identity, check_own_identity, verify_published
 from coffre.errors import IntegrityError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,3 +133,68 @@ def test_stream(vector: dict[str, Any]) -> None:
         cs.chunk_digest(plaintext[i : i + chunk_size]) for i in range(0, max(size, 1), chunk_size)
     ]
     assert cs.content_hash(digests) == b(vector["content_hash"])
+
+
+def test_links() -> None:
+    v = load("links.json")
+    link_key, link_id, node_id = b(v["link_key"]), b(v["link_id"]), b(v["node_id"])
+    assert cl.encode_key(link_key) == v["encoded_key"]
+    assert cl.decode_key(v["encoded_key"]) == link_key
+    assert cl.link_auth(link_key) == b(v["auth"])
+    assert ca.auth_hash(cl.link_auth(link_key)) == b(v["auth_hash"])
+    kind = cn.Kind(v["kind"])
+    assert cl.unwrap(link_key, link_id, node_id, kind, b(v["envelope"])) == b(v["node_key"])
+    with pytest.raises(IntegrityError):
+        cl.unwrap(link_key, link_id, node_id, cn.Kind.FILE, b(v["envelope"]))
+    raw = b(v["params_encoded"])
+    params = ca.KdfParams(3, 65536, 1, raw[14:])
+    assert params.encode() == raw
+    assert cl.password_key(v["password"], params) == b(v["password_key"])
+
+
+def _identity(person: dict[str, str]) -> Identity:
+    identity = Identity(
+        b(person["user_id"]), b(person["x25519_private"]), b(person["ed25519_private"])
+    )
+    assert identity.publish() == b(person["published"])
+    return identity
+
+
+def test_shares() -> None:
+    v = load("shares.json")
+    owner, member = _identity(v["owner"]), _identity(v["member"])
+    facts = csh.ShareFacts(
+        b(v["share_id"]),
+        owner.user_id,
+        member.user_id,
+        b(v["folder_id"]),
+        csh.Access(v["access"]),
+    )
+    assert facts.associated_data() == b(v["associated_data"])
+    envelope = b(v["envelope"])
+    owner_public = verify_published(b(v["owner"]["published"]), owner.user_id)
+    csh.verify_share(owner_public, facts, envelope)
+    assert csh.open_share(member, owner_public, facts, envelope) == b(v["folder_key"])
+    lower = csh.ShareFacts(
+        facts.share_id, facts.owner_id, facts.member_id, facts.folder_id, csh.Access.READ
+    )
+    with pytest.raises(IntegrityError):
+        csh.verify_share(owner_public, lower, envelope)
+
+    writer = member.public
+    n = v["node"]
+    node_args = (
+        b(n["node_id"]),
+        b(n["parent_id"]),
+        cn.Kind(n["kind"]),
+        b(n["key_envelope"]),
+        b(n["meta_envelope"]),
+    )
+    assert csh.sign_node(member, *node_args) == b(n["signature"])
+    csh.verify_node(writer, b(n["signature"]), *node_args)
+    with pytest.raises(IntegrityError):
+        csh.verify_node(owner.public, b(n["signature"]), *node_args)
+    ver = v["version"]
+    version_args = (b(ver["node_id"]), b(ver["version_id"]), b(ver["envelope"]), b(ver["header"]))
+    assert csh.sign_version(member, *version_args) == b(ver["signature"])
+    csh.verify_version(writer, b(ver["signature"]), *version_args)

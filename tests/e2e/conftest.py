@@ -31,6 +31,7 @@ class Server:
     port: int
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    extra: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -40,7 +41,7 @@ class Server:
         env = {**os.environ, "COFFRE_MIN_CHUNK_SIZE": "1024"}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [COFFRE, "serve", "--port", str(self.port), "--data", str(self.data)],
+                [COFFRE, "serve", "--port", str(self.port), "--data", str(self.data), *self.extra],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,

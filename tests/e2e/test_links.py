@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Cli, Server
+from tests.e2e.conftest import PASSWORD, Cli, Server, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -83,3 +83,67 @@ def test_no_key_and_expiry(cli: Cli, server: Server, tmp_path: Path) -> None:
     assert expired.returncode == 3
     assert b"expired" in expired.stderr
     assert cli.run("link", "create", "--expires", "soon", "note.txt", check=False).returncode == 2
+
+
+def test_the_server_never_sees_a_link_key_or_password(tmp_path: Path) -> None:
+    """A12: with every request logged, neither the key nor the password shows in the log."""
+    server = Server(
+        tmp_path / "data", free_port(), tmp_path / "server.log", extra=("--access-log",)
+    )
+    server.start()
+    try:
+        owner = Cli(tmp_path / "owner", server)
+        owner.run("signup", "owner@example.org", "--password-stdin", input=PASSWORD + "\n")
+        secret_file = tmp_path / "secret.txt"
+        secret_file.write_text("contents")
+        owner.run("put", str(secret_file), "/")
+        url = owner.out("link", "create", "secret.txt").strip()
+        password = "correct link password"
+        password_url = owner.out(
+            "link", "create", "--password-stdin", "secret.txt", input=password + "\n"
+        ).strip()
+        visitor = Cli(tmp_path / "visitor", server)
+        visitor.run("link", "get", url, str(tmp_path / "a.txt"))
+        visitor.run(
+            "link",
+            "get",
+            password_url,
+            str(tmp_path / "b.txt"),
+            "--password-stdin",
+            input=password + "\n",
+        )
+        assert (tmp_path / "b.txt").read_text() == "contents"
+    finally:
+        server.stop()
+    log = server.log.read_text()
+    assert "/v1/public/links/" in log  # requests were logged
+    key = url.split("#", 1)[1]
+    assert key not in log
+    assert password not in log
+
+
+def test_an_upload_only_link(cli: Cli, server: Server, tmp_path: Path) -> None:
+    cli.run("mkdir", "inbox")
+    secret = tmp_path / "already.txt"
+    secret.write_text("private")
+    cli.run("put", str(secret), "inbox")
+    url = cli.out("link", "request", "inbox").strip()
+    visitor = Cli(tmp_path / "visitor", server)  # no account
+    big = tmp_path / "report.bin"
+    big.write_bytes(os.urandom(3 * 1024 * 1024 + 1))
+    note = tmp_path / "note.txt"
+    note.write_text("for you")
+    visitor.run("link", "upload", url, str(big), str(note))
+    listing = cli.out("ls", "inbox").split()
+    assert listing == ["already.txt", "note.txt", "report.bin"]
+    back = tmp_path / "back.bin"
+    cli.run("get", "inbox/report.bin", str(back))
+    assert back.read_bytes() == big.read_bytes()
+    assert cli.out("cat", "inbox/note.txt") == "for you"
+    # The visitor sees nothing of the folder, not even through the link.
+    refused = visitor.run("link", "get", url, str(tmp_path / "peek"), check=False)
+    assert refused.returncode == 4
+    assert not (tmp_path / "peek").exists()
+    # The owner can move a received file like any other.
+    cli.run("mv", "inbox/note.txt", "kept.txt")
+    assert cli.out("cat", "kept.txt") == "for you"

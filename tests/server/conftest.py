@@ -1,4 +1,5 @@
-"""Fixtures for the HTTP API tests: accounts made of raw requests, the blob folder."""
+"""Fixtures for the HTTP API tests: accounts made of raw requests, the blob folder, and
+both databases (every test here runs on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ from tests.server.raw import Account, signup_request
 
 _numbers = itertools.count(1)
 MakeAccount = Callable[..., Account]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Every API test runs on both databases: SQLite (embedded), PostgreSQL (scale-out)."""
+    if request.param == "sqlite":
+        return ""
+    url: str = request.getfixturevalue("postgres_url")
+    return url
 
 
 @pytest.fixture

@@ -260,13 +260,42 @@ ROUTES: list[tuple[str, str, bool]] = [
     ("GET", "/v1/uploads/{upload_id}", True),
     ("PUT", "/v1/uploads/{upload_id}/chunks/{index}", True),
     ("PUT", "/v1/uploads/{upload_id}/chunks", True),
+    ("POST", "/v1/uploads/{upload_id}/urls", True),
     ("POST", "/v1/uploads/{upload_id}/commit", True),
     ("DELETE", "/v1/uploads/{upload_id}", True),
     ("POST", "/v1/files/small", True),
     ("GET", "/v1/versions/{version_id}/chunks/{index}", True),
     ("GET", "/v1/versions/{version_id}/chunks", True),
+    ("GET", "/v1/versions/{version_id}/urls", True),
     ("POST", "/v1/versions/small", True),
     ("GET", "/v1/events", True),
+    ("POST", "/v1/links", True),
+    ("GET", "/v1/links", True),
+    ("DELETE", "/v1/links/{link_id}", True),
+    ("GET", "/v1/public/links/{link_id}", False),
+    ("GET", "/v1/public/links/{link_id}/root", False),
+    ("GET", "/v1/public/links/{link_id}/nodes", False),
+    ("GET", "/v1/public/links/{link_id}/versions/{version_id}/chunks/{index}", False),
+    ("GET", "/v1/public/links/{link_id}/versions/{version_id}/chunks", False),
+    ("POST", "/v1/public/links/{link_id}/versions/small", False),
+    ("POST", "/v1/public/links/{link_id}/uploads", False),
+    ("GET", "/v1/public/links/{link_id}/uploads/{upload_id}", False),
+    ("PUT", "/v1/public/links/{link_id}/uploads/{upload_id}/chunks/{index}", False),
+    ("PUT", "/v1/public/links/{link_id}/uploads/{upload_id}/chunks", False),
+    ("POST", "/v1/public/links/{link_id}/uploads/{upload_id}/commit", False),
+    ("GET", "/v1/users/{user_id}/keys", True),
+    ("GET", "/v1/contacts", True),
+    ("POST", "/v1/contacts/invitations", True),
+    ("POST", "/v1/contacts/invitations/{invitation_id}/accept", True),
+    ("DELETE", "/v1/contacts/invitations/{invitation_id}", True),
+    ("DELETE", "/v1/contacts/{user_id}", True),
+    ("POST", "/v1/shares", True),
+    ("GET", "/v1/shares", True),
+    ("POST", "/v1/shares/{share_id}/accept", True),
+    ("DELETE", "/v1/shares/{share_id}", True),
+    ("GET", "/v1/shares/{share_id}/members", True),
+    ("GET", "/v1/shares/{share_id}/nodes", True),
+    ("PUT", "/v1/versions/{version_id}/signature", True),
 ]
 
 
@@ -278,4 +307,8 @@ def concrete(path: str) -> str:
         .replace("{node_id}", new_id())
         .replace("{version_id}", new_id())
         .replace("{upload_id}", new_id())
+        .replace("{link_id}", new_id())
+        .replace("{user_id}", new_id())
+        .replace("{invitation_id}", new_id())
+        .replace("{share_id}", new_id())
     )

@@ -1,9 +1,12 @@
-"""The Alembic migrations create exactly the schema that tables.py declares."""
+"""The Alembic migrations create exactly the schema that tables.py declares, on SQLite and
+on PostgreSQL alike."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -11,10 +14,25 @@ from sqlalchemy import inspect
 from coffre.server.db import migrate
 from coffre.server.db.engine import Database
 from coffre.server.db.tables import Base
+from tests import scaleout
 
 
-def test_migrations_match_the_declared_schema(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+@pytest.fixture
+def fresh_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the kind under test, of this test's own."""
+    if not database_url:
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    postgres = scaleout.Postgres()
+    url = postgres.create("coffre_migrations")
+    try:
+        yield url
+    finally:
+        postgres.drop(url)
+
+
+def test_migrations_match_the_declared_schema(fresh_url: str) -> None:
+    db = Database(fresh_url)
     try:
         migrate.upgrade(db)
         assert migrate.current_revision(db) == migrate.head_revision()
@@ -39,8 +57,8 @@ def _columns(db: Database) -> dict[str, list[tuple[str, str, bool]]]:
         }
 
 
-def test_upgrading_twice_changes_nothing(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'twice.db'}")
+def test_upgrading_twice_changes_nothing(fresh_url: str) -> None:
+    db = Database(fresh_url)
     try:
         migrate.upgrade(db)
         before = _columns(db)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 
@@ -12,9 +13,10 @@ from coffre.client.account import AccountKeys, open_keys
 from coffre.client.api import Api
 from coffre.client.drive import Drive
 from coffre.client.state import SavedSession, load_session
-from coffre.errors import Unauthenticated, UsageError
+from coffre.errors import NotFound, Unauthenticated, UsageError
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
+_SHARED_PATH = re.compile(r"^([^/:@\s]+@[^/:\s]+):(.*)$")
 
 
 def retry_for() -> float:
@@ -29,6 +31,7 @@ def retry_for() -> float:
 class CliContext:
     server_option: str | None
     _stdin_lines: list[str] | None = field(default=None, repr=False)
+    _drive: Drive | None = field(default=None, repr=False)
 
     def server(self, session: SavedSession | None = None) -> str:
         return (
@@ -52,10 +55,34 @@ class CliContext:
         return session
 
     def drive(self) -> Drive:
-        session = self.session()
-        api = self.api(session)
-        keys: AccountKeys = open_keys(session.master_key, api.keys())
-        return Drive(api, keys)
+        if self._drive is None:
+            session = self.session()
+            api = self.api(session)
+            keys: AccountKeys = open_keys(session.master_key, api.keys())
+            self._drive = Drive(api, keys)
+        return self._drive
+
+    def locate(self, path: str) -> tuple[Drive, str]:
+        """The drive a remote path is in, and the path within it.
+
+        ``OWNER_EMAIL:FOLDER/REST`` (MEGAcmd's convention) names a path inside a folder
+        someone shared with this account; any other path is in one's own tree.
+        """
+        match = _SHARED_PATH.match(path)
+        if match is None:
+            return self.drive(), path
+        from coffre.client.sharing import ShareDrive, find_incoming
+
+        owner, rest = match.group(1), match.group(2).strip("/")
+        folder, _, inside = rest.partition("/")
+        if not folder:
+            raise UsageError(f"{path}: name the shared folder, as in {owner}:FOLDER/PATH")
+        found = find_incoming(self.drive(), owner, folder)
+        if not found:
+            raise NotFound(
+                "share_not_found", f"{owner} shares no folder called {folder!r} with you"
+            )
+        return ShareDrive(self.drive(), found[0]), inside
 
     # -- secrets from the user ------------------------------------------------------------
 

@@ -31,7 +31,7 @@ def long_row(entry: Entry) -> list[str]:
 @pass_cli
 def ls(cli: CliContext, long: bool, path: str) -> None:
     """List a folder (one name a line)."""
-    drive = cli.drive()
+    drive, path = cli.locate(path)
     entry = drive.resolve(path)
     entries = drive.children(entry) if entry.is_folder else [entry]
     if long:
@@ -46,7 +46,7 @@ def ls(cli: CliContext, long: bool, path: str) -> None:
 @pass_cli
 def tree(cli: CliContext, path: str) -> None:
     """Draw a folder and everything in it."""
-    drive = cli.drive()
+    drive, path = cli.locate(path)
     whole = drive.tree()
     top = _find_in(whole, path)
     click.echo(top.name or "/")
@@ -81,7 +81,7 @@ def _find_in(whole: Tree, path: str) -> Entry:
 @pass_cli
 def find(cli: CliContext, pattern: str, path: str) -> None:
     """Print the paths of files and folders whose name matches PATTERN (shell-style: *.txt)."""
-    drive = cli.drive()
+    drive, path = cli.locate(path)
     whole = drive.tree()
     top = _find_in(whole, path)
     base = whole.path(top).rstrip("/")
@@ -96,7 +96,7 @@ def find(cli: CliContext, pattern: str, path: str) -> None:
 @pass_cli
 def du(cli: CliContext, in_bytes: bool, path: str) -> None:
     """Size of the files in a folder (current versions), per item and in total."""
-    drive = cli.drive()
+    drive, path = cli.locate(path)
     whole = drive.tree()
     top = _find_in(whole, path)
     fmt = str if in_bytes else human_size
@@ -143,7 +143,7 @@ def df(cli: CliContext) -> None:
 @pass_cli
 def mkdir(cli: CliContext, parents: bool, path: str) -> None:
     """Make a folder."""
-    drive = cli.drive()
+    drive, path = cli.locate(path)
     parts = split_path(path)
     if not parts:
         raise UsageError("the root folder exists already")
@@ -183,9 +183,12 @@ def destination(drive: Drive, source: Entry, dst: str) -> tuple[Entry, str]:
 @pass_cli
 def mv(cli: CliContext, src: str, dst: str) -> None:
     """Move or rename a file or folder."""
-    drive = cli.drive()
+    drive, src = cli.locate(src)
+    other, dst = cli.locate(dst)
+    if type(other) is not type(drive) or drive.root().id != other.root().id:
+        raise UsageError("mv moves within one tree; use cp (then rm) between trees")
     source = drive.resolve(src)
-    if source.parent_id is None:
+    if source.parent_id is None or source.id == drive.root().id:
         raise UsageError("the root folder cannot be moved")
     folder, name = destination(drive, source, dst)
     drive.move(source, folder, name)
@@ -197,12 +200,13 @@ def mv(cli: CliContext, src: str, dst: str) -> None:
 @pass_cli
 def cp(cli: CliContext, src: str, dst: str) -> None:
     """Copy a file or a folder (with all it contains); no content is sent again."""
-    drive = cli.drive()
-    source = drive.resolve(src)
+    source_drive, src = cli.locate(src)
+    drive, dst = cli.locate(dst)
+    source = source_drive.resolve(src)
     if source.parent_id is None:
         raise UsageError("copy the root folder's contents instead")
     folder, name = destination(drive, source, dst)
-    drive.copy(source, folder, name)
+    drive.copy(source, folder, name, source_drive=source_drive)
 
 
 @click.command()
@@ -211,14 +215,16 @@ def cp(cli: CliContext, src: str, dst: str) -> None:
 @pass_cli
 def rm(cli: CliContext, recursive: bool, paths: tuple[str, ...]) -> None:
     """Move files or folders to the rubbish bin."""
-    drive = cli.drive()
-    entries = [drive.resolve(p) for p in paths]
+    located = [cli.locate(p) for p in paths]
+    entries = [drive.resolve(p) for drive, p in located]
     for path, entry in zip(paths, entries, strict=True):
         if entry.parent_id is None:
             raise UsageError("the root folder cannot be removed")
         if entry.is_folder and not recursive:
             raise UsageError(f"{path}: is a folder (use -r)")
-    for entry in entries:
+    for (drive, _), entry in zip(located, entries, strict=True):
+        if entry.id == drive.root().id:
+            raise UsageError("a shared folder itself is removed by its owner")
         drive.trash(entry)
 
 
@@ -277,7 +283,7 @@ def rubbish_empty(cli: CliContext) -> None:
 @pass_cli
 def versions(cli: CliContext, path: str, get: tuple[str, str] | None, remove: int | None) -> None:
     """List a file's versions; download or delete one."""
-    drive = cli.drive()
+    drive, path = cli.locate(path)
     entry = drive.resolve(path)
     found = drive.versions(entry)
 

@@ -143,3 +143,32 @@ def get(cli: CliContext, url: str, local: Path | None, password_stdin: bool, qui
     else:
         jobs = [(opened.root, dest)]
     download(Downloader(opened.reader, workers=WORKERS), jobs, quiet=quiet)
+
+
+@link.command("request")
+@click.argument("folder")
+@click.option("--expires", metavar="DURATION", help="Stop working after this long (30m, 12h, 7d).")
+@pass_cli
+def request(cli: CliContext, folder: str, expires: str | None) -> None:
+    """Make an upload-only link: anyone with it can add files to FOLDER and see nothing."""
+    drive = cli.drive()
+    until = time.time() + parse_duration(expires) if expires else None
+    _, url = links.create_request(drive, drive.resolve(folder), expires=until)
+    click.echo(str(url))
+
+
+@link.command("upload")
+@click.argument("url")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@pass_cli
+def upload(cli: CliContext, url: str, files: tuple[Path, ...]) -> None:
+    """Upload files through an upload-only link (no account needed)."""
+    del cli
+    parsed = links.parse_url(url)
+    api = Api(parsed.base, retry_for=retry_for())
+    for path in files:
+        if not path.is_file():
+            raise LocalError(f"{path}: not a file")
+    for path in files:
+        links.upload_to_request(api, parsed, path, check_name(path.name))
+        click.echo(f"sent {path.name}")

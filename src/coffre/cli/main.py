@@ -21,7 +21,7 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import click  # noqa: E402
 
 from coffre import __version__  # noqa: E402
-from coffre.cli import account, files, links, server, transfer  # noqa: E402
+from coffre.cli import account, admin, files, links, server, sharing, transfer  # noqa: E402
 from coffre.cli.context import CliContext  # noqa: E402
 from coffre.errors import CoffreError  # noqa: E402
 
@@ -70,7 +70,13 @@ for command in (
     files.rubbish,
     files.versions,
     links.link,
+    sharing.contacts,
+    sharing.share,
+    sharing.shares,
     server.serve,
+    admin.worker,
+    admin.db,
+    admin.admin,
 ):
     cli.add_command(command)
 

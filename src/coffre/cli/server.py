@@ -36,9 +36,10 @@ def serve(host: str | None, port: int | None, data: Path | None, access_log: boo
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     app = create_app(settings)
+    ctx = app.state.ctx
     click.echo(
         f"Coffre serving on http://{settings.host}:{settings.port} "
-        f"(database {settings.resolved_database_url}, blobs {settings.resolved_blobs})",
+        f"(database {ctx.db.describe()}, blobs {ctx.blobs})",
         err=True,
     )
     uvicorn.run(

@@ -61,7 +61,7 @@ def put(cli: CliContext, sources: tuple[Path, ...], remote: str, quiet: bool) ->
     for source in sources:
         if not source.exists():
             raise LocalError(f"{source}: no such file or folder")
-    drive = cli.drive()
+    drive, remote = cli.locate(remote)
     plan = _plan_put(drive, list(sources), remote)
     total = sum(_local_size(p) for p in sources)
     with progress(total, "uploading", quiet=quiet) as advance:
@@ -105,15 +105,16 @@ def _put_folder(
     uploader.put_small(small)
 
 
-def _plan_get(drive: Drive, remotes: list[str], local: Path) -> list[tuple[Entry, Path]]:
-    entries = [drive.resolve(r) for r in remotes]
+def _plan_get(cli: CliContext, remotes: list[str], local: Path) -> list[tuple[Entry, Path, Drive]]:
+    located = [cli.locate(r) for r in remotes]
+    entries = [(drive.resolve(r), drive) for drive, r in located]
     if local.is_dir():
-        return [(e, local / (e.name or "coffre")) for e in entries]
+        return [(e, local / (e.name or "coffre"), d) for e, d in entries]
     if len(entries) > 1:
         raise UsageError(f"{local}: not an existing folder (needed for several sources)")
     if not local.parent.is_dir():
         raise LocalError(f"{local.parent}: no such folder")
-    return [(entries[0], local)]
+    return [(entries[0][0], local, entries[0][1])]
 
 
 @click.command()
@@ -127,17 +128,18 @@ def get(cli: CliContext, remotes: tuple[str, ...], local: Path, quiet: bool) -> 
     Into LOCAL if it is a folder; otherwise as LOCAL. Each file appears only once it is
     complete and verified.
     """
-    drive = cli.drive()
-    plan = _plan_get(drive, list(remotes), local)
-    whole: Tree | None = None
+    plan = _plan_get(cli, list(remotes), local)
+    trees: dict[int, Tree] = {}
     jobs: list[tuple[Entry, Path]] = []
-    for entry, dest in plan:
+    for entry, dest, drive in plan:
         if entry.is_folder:
-            whole = whole or drive.tree()
+            if id(drive) not in trees:
+                trees[id(drive)] = drive.tree()
+            whole = trees[id(drive)]
             jobs += plan_folder(whole, whole.entries[entry.id], dest)
         else:
             jobs.append((entry, dest))
-    download(Downloader(drive.api, workers=WORKERS), jobs, quiet=quiet)
+    download(Downloader(cli.drive().api, workers=WORKERS), jobs, quiet=quiet)
 
 
 def plan_folder(tree: Tree, top: Entry, dest: Path) -> list[tuple[Entry, Path]]:
@@ -184,7 +186,7 @@ def _mkdir(path: Path) -> None:
 @pass_cli
 def cat(cli: CliContext, path: str) -> None:
     """Write a file to standard output (each chunk only after it is authenticated)."""
-    drive = cli.drive()
+    drive, path = cli.locate(path)
     entry = drive.resolve(path)
     if entry.is_folder:
         raise UsageError(f"{path}: is a folder")

@@ -1,9 +1,12 @@
 """The HTTP API as typed Python calls, over any httpx transport.
 
 Errors come back as the exceptions of :mod:`coffre.errors`. Idempotent requests (reads,
-chunk PUTs, deletes) are retried with exponential backoff when the server cannot be
-reached or answers 502/503/504, for up to ``retry_for`` seconds; other requests are sent
-once, because the client cannot know whether a lost answer means a lost request.
+chunk PUTs, deletes, commits) are retried with exponential backoff when the server cannot be
+reached or answers 502/503/504, for up to ``retry_for`` seconds. Other requests are sent
+again only when they cannot have been carried out: the connection was never made, or the
+server answered 503 saying that its database or blob store was unavailable (it changed
+nothing); otherwise once, because a lost answer does not tell whether the request was
+carried out.
 """
 
 from __future__ import annotations
@@ -24,8 +27,21 @@ from coffre.protocol import models as m
 T = TypeVar("T", bound=BaseModel)
 
 _RETRY_STATUS = {502, 503, 504}
+_NOTHING_DONE = frozenset({"database_unavailable", "database_busy", "storage_unavailable"})
+"""503 codes with which the server says it changed nothing: any request may be sent again."""
 _SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 USER_AGENT = f"coffre/{__version__}"
+
+
+def _retriable(response: httpx.Response, idempotent: bool) -> bool:
+    if response.status_code not in _RETRY_STATUS:
+        return False
+    if idempotent:
+        return True
+    try:
+        return m.ErrorBody.model_validate_json(response.content).error.code in _NOTHING_DONE
+    except ValueError:
+        return False
 
 
 class Api:
@@ -90,7 +106,7 @@ class Api:
         timeout: float | None = None,
     ) -> httpx.Response:
         retry = method in ("GET", "PUT", "DELETE", "HEAD") if idempotent is None else idempotent
-        deadline = time.monotonic() + (self.retry_for if retry else 0)
+        deadline = time.monotonic() + self.retry_for
         delay = 0.1
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         while True:
@@ -105,14 +121,17 @@ class Api:
                     **extra,
                 )
             except httpx.TransportError as exc:
-                if time.monotonic() + delay > deadline:
+                # A connection that was never made carried no request: any request may be
+                # sent again (behind a load balancer, another API process may take it).
+                again = retry or isinstance(exc, httpx.ConnectError)
+                if not again or time.monotonic() + delay > deadline:
                     raise ConnectionFailed(
                         f"cannot reach the Coffre server at {self.base_url} ({type(exc).__name__})"
                     ) from None
             else:
                 if response.status_code < 400:
                     return response
-                if response.status_code not in _RETRY_STATUS or time.monotonic() + delay > deadline:
+                if not _retriable(response, retry) or time.monotonic() + delay > deadline:
                     raise self._error(response)
             time.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
             delay = min(delay * 2, 5.0)
@@ -235,6 +254,10 @@ class Api:
     def versions(self, node_id: str) -> list[m.VersionRecord]:
         return self._call(m.VersionList, "GET", f"/v1/nodes/{node_id}/versions").versions
 
+    def sign_version(self, version_id: str, signature: bytes) -> None:
+        body = m.VersionSignature(signature=signature)
+        self._send("PUT", f"/v1/versions/{version_id}/signature", body)
+
     def delete_version(self, version_id: str) -> None:
         self._send("DELETE", f"/v1/versions/{version_id}")
 
@@ -256,7 +279,24 @@ class Api:
         )
 
     def commit_upload(self, upload_id: str, req: m.CommitRequest) -> m.NodeRecord:
-        return self._call(m.NodeRecord, "POST", f"/v1/uploads/{upload_id}/commit", req)
+        # Safe to repeat: a commit that went through makes the next one upload_not_found,
+        # which the uploader checks against the file's versions.
+        return self._call(
+            m.NodeRecord, "POST", f"/v1/uploads/{upload_id}/commit", req, idempotent=True
+        )
+
+    def upload_urls(self, upload_id: str, indexes: list[int]) -> m.ChunkUrls:
+        """Presigned PUT URLs for these chunks (none: send them to the API)."""
+        req = m.ChunkUrlsRequest(chunks=indexes)
+        return self._call(
+            m.ChunkUrls, "POST", f"/v1/uploads/{upload_id}/urls", req, idempotent=True
+        )
+
+    def download_urls(self, version_id: str, first: int, count: int) -> m.ChunkUrls:
+        """Presigned GET URLs for chunks ``first`` .. ``first + count - 1`` (none: fetch
+        them from the API)."""
+        params = {"first": first, "count": count}
+        return self._call(m.ChunkUrls, "GET", f"/v1/versions/{version_id}/urls", params=params)
 
     def cancel_upload(self, upload_id: str) -> None:
         self._send("DELETE", f"/v1/uploads/{upload_id}")
@@ -297,6 +337,46 @@ class Api:
     def revoke_link(self, link_id: str) -> None:
         self._send("DELETE", f"/v1/links/{link_id}")
 
+    # -- contacts and shares ----------------------------------------------------------------
+
+    def user_keys(self, user_id: str) -> m.UserKeys:
+        return self._call(m.UserKeys, "GET", f"/v1/users/{user_id}/keys")
+
+    def contacts(self) -> m.ContactList:
+        return self._call(m.ContactList, "GET", "/v1/contacts")
+
+    def invite(self, email: str) -> m.Invitation:
+        return self._call(
+            m.Invitation, "POST", "/v1/contacts/invitations", m.InviteRequest(email=email)
+        )
+
+    def accept_invitation(self, invitation_id: str) -> m.UserKeys:
+        return self._call(m.UserKeys, "POST", f"/v1/contacts/invitations/{invitation_id}/accept")
+
+    def decline_invitation(self, invitation_id: str) -> None:
+        self._send("DELETE", f"/v1/contacts/invitations/{invitation_id}")
+
+    def remove_contact(self, user_id: str) -> None:
+        self._send("DELETE", f"/v1/contacts/{user_id}")
+
+    def share(self, req: m.ShareCreate) -> m.ShareInfo:
+        return self._call(m.ShareInfo, "POST", "/v1/shares", req)
+
+    def shares(self) -> m.ShareList:
+        return self._call(m.ShareList, "GET", "/v1/shares")
+
+    def accept_share(self, share_id: str) -> m.ShareInfo:
+        return self._call(m.ShareInfo, "POST", f"/v1/shares/{share_id}/accept")
+
+    def remove_share(self, share_id: str) -> None:
+        self._send("DELETE", f"/v1/shares/{share_id}")
+
+    def share_members(self, share_id: str) -> list[m.ShareInfo]:
+        return self._call(m.ShareList, "GET", f"/v1/shares/{share_id}/members").outgoing
+
+    def share_nodes(self, share_id: str) -> list[m.NodeRecord]:
+        return self._call(m.NodeList, "GET", f"/v1/shares/{share_id}/nodes").nodes
+
 
 class LinkApi:
     """The visitor's side of one public link: every request proves the link key.
@@ -330,6 +410,16 @@ class LinkApi:
         params = {"first": first, "count": count}
         path = f"{self.base}/versions/{version_id}/chunks"
         return self.api.request("GET", path, params=params).content
+
+    def start_upload(self, req: m.UploadRequest) -> m.UploadState:
+        return self.api._call(m.UploadState, "POST", f"{self.base}/uploads", req)
+
+    def put_chunks(self, upload_id: str, first: int, data: bytes) -> None:
+        path = f"{self.base}/uploads/{upload_id}/chunks"
+        self.api.request("PUT", path, content=data, params={"first": first})
+
+    def commit_upload(self, upload_id: str, req: m.CommitRequest) -> m.UploadState:
+        return self.api._call(m.UploadState, "POST", f"{self.base}/uploads/{upload_id}/commit", req)
 
     def small_chunks(self, version_ids: list[str]) -> dict[str, bytes]:
         req = m.SmallChunksRequest(versions=version_ids)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from coffre.client.api import Api
+from coffre.client.direct import Direct, Storage, Urls
 from coffre.crypto import nodes as cn
 from coffre.crypto import stream as cs
 from coffre.crypto._primitives import equal
@@ -32,6 +34,8 @@ RANGE_CHUNKS = 64
 SMALL_BATCH_FILES = 500
 SMALL_BATCH_BYTES = 4 * 1024 * 1024
 FILE_WRITERS = 8
+INLINE_MAX = 64 * 1024 + 16
+"""Ciphertext sizes up to which a server may keep a one-chunk content in its database."""
 
 
 def _no_progress(_n: int) -> None:
@@ -63,6 +67,7 @@ class Downloader:
         self.workers = workers
         self.window = window or workers
         self.progress = progress or _no_progress
+        self._direct_offered: bool | None = None
 
     def stream(
         self, record: m.VersionRecord, info: cn.VersionInfo, out: Callable[[bytes], object]
@@ -73,6 +78,7 @@ class Downloader:
         )
         n = cs.chunk_count(info.size, cipher.chunk_size)
         per_request = max(1, min(RANGE_CHUNKS, self.range_bytes // cipher.chunk_size))
+        direct = self._direct(record, n)
 
         def fetch(first: int) -> list[tuple[bytes, bytes]]:
             count = min(per_request, n - first)
@@ -80,16 +86,22 @@ class Downloader:
                 cs.chunk_plaintext_size(info.size, cipher.chunk_size, i) + cs.TAG_SIZE
                 for i in range(first, first + count)
             ]
-            if count == 1:
-                data = self.api.get_chunk(record.id, first)
-            else:
-                data = self.api.get_chunks(record.id, first, count)
-            if len(data) != sum(sizes):
-                raise IntegrityError("file content")
-            out, offset = [], 0
-            for index, length in enumerate(sizes, start=first):
-                piece = data[offset : offset + length]
-                offset += length
+            pieces = _from_storage(direct, first, count) if direct is not None else None
+            if pieces is None:
+                if count == 1:
+                    data = self.api.get_chunk(record.id, first)
+                else:
+                    data = self.api.get_chunks(record.id, first, count)
+                if len(data) != sum(sizes):
+                    raise IntegrityError("file content")
+                pieces, offset = [], 0
+                for length in sizes:
+                    pieces.append(data[offset : offset + length])
+                    offset += length
+            out = []
+            for index, (length, piece) in enumerate(zip(sizes, pieces, strict=True), start=first):
+                if len(piece) != length:
+                    raise IntegrityError("file content")
                 plaintext = cipher.decrypt_chunk(index, piece, last=index == n - 1)
                 out.append((plaintext, cs.chunk_digest(plaintext)))
             return out
@@ -110,8 +122,24 @@ class Downloader:
             finally:
                 for future in pending:
                     future.cancel()
+                if direct is not None:
+                    direct.storage.close()
+                    self._direct_offered = direct.urls.direct
         if not equal(cs.content_hash(digests), info.content_hash):
             raise IntegrityError("file content")
+
+    def _direct(self, record: m.VersionRecord, n: int) -> Direct | None:
+        """Presigned URLs for the file's chunks, if the server offers them (it does when
+        its blobs are in an object store); once it has said no, it is not asked again.
+        Contents small enough to be kept in the server's database come from the API."""
+        api = self.api
+        if not isinstance(api, Api) or self._direct_offered is False:
+            return None
+        if n < 2 and record.size <= INLINE_MAX:  # the server's size: only a hint here
+            return None
+        version_id = record.id
+        urls = Urls(lambda wanted: api.download_urls(version_id, wanted[0], len(wanted)), range(n))
+        return Direct(urls, Storage(retry_for=api.retry_for))
 
     def to_file(self, record: m.VersionRecord, info: cn.VersionInfo, dest: Path) -> None:
         """Write the version to ``dest``; nothing appears there unless all of it checks out."""
@@ -206,3 +234,15 @@ def _umask() -> int:
 
 
 _UMASK = _umask()
+
+
+def _from_storage(direct: Direct, first: int, count: int) -> list[bytes] | None:
+    """Chunks ``first`` .. ``first + count - 1`` from the object store; None if the server
+    offers no URL for them (they come from the API then)."""
+    pieces: list[bytes] = []
+    for index in range(first, first + count):
+        piece = direct.get(index)
+        if piece is None:
+            return None
+        pieces.append(piece)
+    return pieces

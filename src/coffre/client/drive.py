@@ -8,14 +8,15 @@ types shown to users come only out of envelopes (A8).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from coffre.client.account import AccountKeys
 from coffre.client.api import Api
 from coffre.crypto import account as ca
 from coffre.crypto import nodes as cn
+from coffre.crypto import shares as cs
 from coffre.errors import Conflict, IntegrityError, NotFound, UsageError
 from coffre.protocol import models as m
 
@@ -35,6 +36,7 @@ class Entry:
     record: m.NodeRecord | None = None
     version: cn.VersionInfo | None = None
     trashed: bool = False
+    shared: bool = False  # in a shared folder: its writer's signature was checked
 
     def __repr__(self) -> str:
         return f"Entry({self.kind} {self.name!r} id={self.id})"
@@ -111,7 +113,10 @@ def open_record(parent: Entry, record: m.NodeRecord) -> Entry:
     )
 
 
-def build_tree(root: Entry, records: list[m.NodeRecord]) -> Tree:
+Opener = Callable[[Entry, m.NodeRecord], Entry]
+
+
+def build_tree(root: Entry, records: list[m.NodeRecord], opener: Opener = open_record) -> Tree:
     """Open ``records`` from ``root`` down; records not reachable from it are left out."""
     by_parent: dict[str, list[m.NodeRecord]] = {}
     for record in records:
@@ -121,7 +126,7 @@ def build_tree(root: Entry, records: list[m.NodeRecord]) -> Tree:
     frontier = [root]
     while frontier:
         folder = frontier.pop()
-        kids = [open_record(folder, r) for r in by_parent.get(folder.id, [])]
+        kids = [opener(folder, r) for r in by_parent.get(folder.id, [])]
         for kid in kids:
             kid.trashed = kid.trashed or folder.trashed
             tree.entries[kid.id] = kid
@@ -131,10 +136,28 @@ def build_tree(root: Entry, records: list[m.NodeRecord]) -> Tree:
     return tree
 
 
+class Writers(Protocol):
+    """Who may write in a shared folder, and the check of a record's signatures."""
+
+    def check(self, parent: Entry, record: m.NodeRecord) -> None: ...
+
+
 class Drive:
+    """One's own tree. Records inside folders one shares are checked for a signature of a
+    writer the shares allow (:mod:`coffre.client.sharing`); the rest need none."""
+
     def __init__(self, api: Api, keys: AccountKeys) -> None:
         self.api = api
         self.keys = keys
+        self._shared_roots: set[str] | None = None
+        self._requests: dict[str, m.LinkInfo] | None = None
+        self.writers: Writers | None = None
+
+    def shared_roots(self) -> set[str]:
+        """Ids of the folders this account shares with others (asked once)."""
+        if self._shared_roots is None:
+            self._shared_roots = {s.folder_id for s in self.api.shares().outgoing}
+        return self._shared_roots
 
     # -- opening records ------------------------------------------------------------------
 
@@ -142,7 +165,50 @@ class Drive:
         return Entry(self.keys.root_id.hex(), None, "folder", "", self.keys.root_key)
 
     def open(self, parent: Entry, record: m.NodeRecord) -> Entry:
-        return open_record(parent, record)
+        unsigned = record.signature is None and record.author is not None
+        if unsigned and record.author != self.keys.user_id.hex():
+            entry = self._open_received(parent, record)
+        else:
+            entry = open_record(parent, record)
+        entry.shared = parent.shared or record.id in self.shared_roots()
+        if entry.shared and parent.shared:
+            self.writer_check().check(parent, record)
+        return entry
+
+    def requests(self) -> dict[str, m.LinkInfo]:
+        """This account's upload-only links, by id (asked once)."""
+        if self._requests is None:
+            self._requests = {i.id: i for i in self.api.links() if i.kind == "request"}
+        return self._requests
+
+    def _open_received(self, parent: Entry, record: m.NodeRecord) -> Entry:
+        """A file a visitor uploaded through one of this account's upload-only links: its
+        key is encrypted to the request's key, kept sealed under the folder's key."""
+        from coffre.crypto import links as cl
+
+        info = self.requests().get(record.author or "")
+        if info is None or info.node_id != parent.id or info.envelope is None:
+            return open_record(parent, record)  # not one of ours: it fails as it should
+        link_id, folder_id = bytes.fromhex(info.id), bytes.fromhex(parent.id)
+        node_id = bytes.fromhex(record.id)
+        private = cl.open_request_key(parent.key, link_id, folder_id, info.envelope)
+        key = cl.open_from_request(private, link_id, node_id, record.key)
+        if record.kind != "file" or record.meta is None or record.version is None:
+            raise IntegrityError("file received through a request")
+        name = cn.open_meta(key, node_id, folder_id, cn.Kind.FILE, record.meta)
+        version = cn.open_version(
+            key, node_id, bytes.fromhex(record.version.id), record.version.envelope
+        )
+        return Entry(
+            record.id, parent.id, "file", name, key, record, version, record.trashed is not None
+        )
+
+    def writer_check(self) -> Writers:
+        if self.writers is None:
+            from coffre.client.sharing import owner_writers
+
+            self.writers = owner_writers(self)
+        return self.writers
 
     def children(self, folder: Entry) -> list[Entry]:
         if not folder.is_folder:
@@ -159,6 +225,10 @@ class Drive:
             if entry.name == cn.check_name(name):
                 return entry
             raise IntegrityError("file or folder name")
+        if any(info.node_id == folder.id for info in self.requests().values()):
+            # Files received through an upload-only link have no name tag of ours yet.
+            wanted = cn.check_name(name)
+            return next((e for e in self.children(folder) if e.name == wanted), None)
         return None
 
     def resolve(self, path: str) -> Entry:
@@ -180,20 +250,23 @@ class Drive:
 
     def tree(self) -> Tree:
         """Every node of the account, opened from the root down (rubbish included)."""
-        return build_tree(self.root(), self.api.all_nodes())
+        return build_tree(self.root(), self.api.all_nodes(), self.open)
 
     # -- making and changing --------------------------------------------------------------
 
     def new_node(self, parent: Entry, name: str, kind: cn.Kind) -> tuple[m.NewNode, bytes]:
         node_id, key = ca.new_id(), ca.new_key()
         parent_id = bytes.fromhex(parent.id)
+        wrapped = cn.wrap_node_key(parent.key, node_id, parent_id, kind, key)
+        meta = cn.seal_meta(key, node_id, parent_id, kind, name)
         return (
             m.NewNode(
                 id=node_id.hex(),
                 parent_id=parent.id,
-                key=cn.wrap_node_key(parent.key, node_id, parent_id, kind, key),
-                meta=cn.seal_meta(key, node_id, parent_id, kind, name),
+                key=wrapped,
+                meta=meta,
                 name_tag=cn.name_tag(parent.key, name).hex(),
+                signature=cs.sign_node(self.keys.identity, node_id, parent_id, kind, wrapped, meta),
             ),
             key,
         )
@@ -218,18 +291,23 @@ class Drive:
         """Move and/or rename: the key and name are sealed again for the new place."""
         kind = KIND[entry.kind]
         node_id, parent_id = bytes.fromhex(entry.id), bytes.fromhex(new_parent.id)
+        wrapped = cn.wrap_node_key(new_parent.key, node_id, parent_id, kind, entry.key)
+        meta = cn.seal_meta(entry.key, node_id, parent_id, kind, new_name)
         record = self.api.move(
             entry.id,
             m.MoveNode(
                 parent_id=new_parent.id,
-                key=cn.wrap_node_key(new_parent.key, node_id, parent_id, kind, entry.key),
-                meta=cn.seal_meta(entry.key, node_id, parent_id, kind, new_name),
+                key=wrapped,
+                meta=meta,
                 name_tag=cn.name_tag(new_parent.key, new_name).hex(),
+                signature=cs.sign_node(self.keys.identity, node_id, parent_id, kind, wrapped, meta),
             ),
         )
         return self.open(new_parent, record)
 
-    def copy(self, entry: Entry, dest: Entry, name: str) -> None:
+    def copy(
+        self, entry: Entry, dest: Entry, name: str, *, source_drive: Drive | None = None
+    ) -> None:
         """Copy ``entry`` (a whole folder, or a file's current version) into ``dest``.
 
         Every copied node gets a new id and a new key; versions share the source's content,
@@ -244,19 +322,24 @@ class Drive:
             versions: list[m.CopiedVersion] = []
             if source.version is not None and source.record and source.record.version:
                 version_id = ca.new_id()
+                node_id = bytes.fromhex(request.id)
+                envelope = cn.seal_version(key, node_id, version_id, source.version)
+                header = source.record.version.header
                 versions.append(
                     m.CopiedVersion(
                         id=version_id.hex(),
-                        envelope=cn.seal_version(
-                            key, bytes.fromhex(request.id), version_id, source.version
-                        ),
+                        envelope=envelope,
                         source=source.record.version.id,
+                        signature=cs.sign_version(
+                            self.keys.identity, node_id, version_id, envelope, header
+                        ),
                     )
                 )
             plan.append(m.CopiedNode(**request.model_dump(), kind=source.kind, versions=versions))
             if source.is_folder:
                 placed = Entry(request.id, parent.id, "folder", new_name, key)
-                queue.extend((child, placed, child.name) for child in self.children(source))
+                listing = (source_drive or self).children(source)
+                queue.extend((child, placed, child.name) for child in listing)
         for i in range(0, len(plan), COPY_BATCH):
             self.api.copy(m.CopyRequest(nodes=plan[i : i + COPY_BATCH]))
 

@@ -23,10 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coffre.client.direct import Direct, Storage, Urls
 from coffre.client.drive import Drive, Entry
 from coffre.client.state import Journal, find_journal
 from coffre.crypto import account as ca
 from coffre.crypto import nodes as cn
+from coffre.crypto import shares
 from coffre.crypto import stream as cs
 from coffre.errors import Conflict, LocalError, NotFound
 from coffre.protocol import models as m
@@ -123,7 +125,21 @@ class Uploader:
         content_key = base64.b64decode(header["content_key"])
         content_id = bytes.fromhex(header["content_id"])
         cipher = cs.ContentCipher(content_key, content_id, header["chunk_size"])
-        digests = self._send(local, journal, cipher, st.st_size, set(state.received))
+        received = set(state.received)
+        direct = None
+        if state.direct:
+            # The server keeps blobs in an object store: chunks go there, not to the API.
+            upload_id = journal.upload_id
+            todo = [i for i in range(state.chunk_count) if i not in received]
+            direct = Direct(
+                Urls(lambda indexes: self.api.upload_urls(upload_id, indexes), todo),
+                Storage(retry_for=self.api.retry_for),
+            )
+        try:
+            digests = self._send(local, journal, cipher, st.st_size, received, direct)
+        finally:
+            if direct is not None:
+                direct.storage.close()
         if _file_identity(local.stat()) != identity:
             self._abandon(journal)
             raise LocalError(f"{local}: the file changed while it was being uploaded; try again")
@@ -138,15 +154,34 @@ class Uploader:
             chunk_size=cipher.chunk_size,
         )
         node_key = base64.b64decode(header["node_key"])
-        envelope = cn.seal_version(node_key, node_id, bytes.fromhex(journal.upload_id), info)
+        version_id = bytes.fromhex(journal.upload_id)
+        envelope = cn.seal_version(node_key, node_id, version_id, info)
+        signature = shares.sign_version(
+            self.drive.keys.identity, node_id, version_id, envelope, cipher.header.encode()
+        )
         try:
-            self.api.commit_upload(journal.upload_id, m.CommitRequest(envelope=envelope))
-        except (Conflict, NotFound):
+            self.api.commit_upload(
+                journal.upload_id, m.CommitRequest(envelope=envelope, signature=signature)
+            )
+        except (Conflict, NotFound) as exc:
+            if exc.code == "upload_not_found" and self._committed(
+                header["node_id"], journal.upload_id
+            ):
+                # A commit whose answer was lost (a server gone mid-answer), sent again.
+                journal.delete()
+                return
             # The name was taken or the folder went meanwhile: this upload can never
             # commit, so do not leave a journal that would resume it again and again.
             self._abandon(journal)
             raise
         journal.delete()
+
+    def _committed(self, node_id: str, version_id: str) -> bool:
+        """Whether the upload ``version_id`` is already a version of file ``node_id``."""
+        try:
+            return any(v.id == version_id for v in self.api.versions(node_id))
+        except (Conflict, NotFound):
+            return False
 
     def _resume(
         self, where: dict[str, Any], identity: dict[str, int]
@@ -217,14 +252,29 @@ class Uploader:
             raise
         return journal, state
 
-    def _put_run(self, upload_id: str, first: int, sealed: list[bytes]) -> None:
+    def _put_run(
+        self, upload_id: str, first: int, sealed: list[bytes], direct: Direct | None = None
+    ) -> None:
+        if direct is not None:
+            for offset, data in enumerate(sealed):
+                if not direct.put(first + offset, data):
+                    first, sealed = first + offset, sealed[offset:]
+                    break  # the server offers no URL after all: the rest go to the API
+            else:
+                return
         if len(sealed) == 1:
             self.api.put_chunk(upload_id, first, sealed[0])
         else:
             self.api.put_chunks(upload_id, first, b"".join(sealed))
 
     def _send(
-        self, local: Path, journal: Journal, cipher: cs.ContentCipher, size: int, received: set[int]
+        self,
+        local: Path,
+        journal: Journal,
+        cipher: cs.ContentCipher,
+        size: int,
+        received: set[int],
+        direct: Direct | None = None,
     ) -> list[bytes]:
         """Read, hash, encrypt and send the chunks the server lacks; every chunk's digest."""
         n = cs.chunk_count(size, cipher.chunk_size)
@@ -257,14 +307,14 @@ class Uploader:
                 run_start = first
                 for index in to_send:
                     if run and index != run_start + len(run):
-                        self._put_run(journal.upload_id, run_start, run)
+                        self._put_run(journal.upload_id, run_start, run, direct)
                         run = []
                     if not run:
                         run_start = index
                     data = pieces[index - first]
                     run.append(cipher.encrypt_chunk(index, data, last=index == n - 1))
                 if run:
-                    self._put_run(journal.upload_id, run_start, run)
+                    self._put_run(journal.upload_id, run_start, run, direct)
                 self.progress(sum(map(len, pieces)))
             except BaseException as exc:
                 failure.append(exc)
@@ -349,6 +399,10 @@ class Uploader:
             chunk_size=self.chunk_size,
         )
         self.progress(len(data))
+        envelope = cn.seal_version(node_key, bytes.fromhex(node_id), version_id, info)
+        signature = shares.sign_version(
+            self.drive.keys.identity, bytes.fromhex(node_id), version_id, envelope, header
+        )
         return m.SmallFile(
             node=node,
             node_id=None if node else node_id,
@@ -360,7 +414,8 @@ class Uploader:
                 chunk_count=1,
                 size=len(chunks[0]),
             ),
-            envelope=cn.seal_version(node_key, bytes.fromhex(node_id), version_id, info),
+            envelope=envelope,
+            signature=signature,
             data=chunks[0],
         )
 

@@ -41,6 +41,7 @@ class Purpose(Enum):
     NODE_META = "node-meta"
     VERSION = "version"
     LINK_KEY = "link-key"
+    REQUEST_KEY = "request-key"
 
     @property
     def label(self) -> bytes:

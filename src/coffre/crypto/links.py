@@ -86,3 +86,74 @@ def unwrap(link_key: bytes, link_id: bytes, node_id: bytes, kind: Kind, envelope
     if len(key) != 32:
         raise IntegrityError("link")
     return key
+
+
+# -- upload-only links (file requests) -----------------------------------------------------
+
+REQUEST_SUITE = 0x01
+REQUEST_ENVELOPE_SIZE = 1 + 32 + 12 + 32 + 48
+_REQUEST_INFO = b"coffre/v1 request\x00"
+
+
+def new_request_key() -> tuple[bytes, bytes]:
+    """A request's X25519 key pair: (private, public). The public key goes in the URL."""
+    private = p.x25519_generate()
+    return private, p.x25519_public(private)
+
+
+def seal_request_key(folder_key: bytes, link_id: bytes, folder_id: bytes, private: bytes) -> bytes:
+    """The request's private key, kept by the server sealed under the folder's key."""
+    return seal(folder_key, Purpose.REQUEST_KEY, link_id + folder_id, private)
+
+
+def open_request_key(folder_key: bytes, link_id: bytes, folder_id: bytes, sealed: bytes) -> bytes:
+    key = open_(folder_key, Purpose.REQUEST_KEY, link_id + folder_id, sealed, what="file request")
+    if len(key) != 32:
+        raise IntegrityError("file request")
+    return key
+
+
+def _request_keys(
+    shared: bytes, ephemeral: bytes, public: bytes, ad: bytes
+) -> tuple[p.Aead, bytes]:
+    okm = p.hkdf(shared, _REQUEST_INFO + ad, 64, salt=ephemeral + public)
+    return p.Aead(okm[:32]), okm[32:]
+
+
+def seal_to_request(public: bytes, link_id: bytes, node_id: bytes, node_key: bytes) -> bytes:
+    """A file's node key, encrypted by an uploader to the request's public key::
+
+    0x01 || E(32) || nonce(12) || commitment(32) || AES-256-GCM(node key)(48)
+    okm = HKDF-SHA256(X25519(e, public), salt = E || public,
+                      info = "coffre/v1 request" 0x00 || AD, 64);  AD = 0x01 || link_id || node_id
+    """
+    ephemeral_private = p.x25519_generate()
+    ephemeral = p.x25519_public(ephemeral_private)
+    ad = bytes([REQUEST_SUITE]) + link_id + node_id
+    aead, commitment = _request_keys(
+        p.x25519_shared(ephemeral_private, public), ephemeral, public, ad
+    )
+    nonce = p.random_bytes(p.NONCE_SIZE)
+    return (
+        bytes([REQUEST_SUITE]) + ephemeral + nonce + commitment + aead.encrypt(nonce, node_key, ad)
+    )
+
+
+def open_from_request(private: bytes, link_id: bytes, node_id: bytes, envelope: bytes) -> bytes:
+    what = "file received through a request"
+    if len(envelope) != REQUEST_ENVELOPE_SIZE or envelope[0] != REQUEST_SUITE:
+        raise IntegrityError(what)
+    ephemeral, nonce = envelope[1:33], envelope[33:45]
+    commitment, ciphertext = envelope[45:77], envelope[77:]
+    ad = bytes([REQUEST_SUITE]) + link_id + node_id
+    try:
+        shared = p.x25519_shared(private, ephemeral)
+    except ValueError:
+        raise IntegrityError(what) from None
+    aead, expected = _request_keys(shared, ephemeral, p.x25519_public(private), ad)
+    if not p.equal(commitment, expected):
+        raise IntegrityError(what)
+    try:
+        return aead.decrypt(nonce, ciphertext, ad)
+    except p.AuthenticationFailed:
+        raise IntegrityError(what) from None

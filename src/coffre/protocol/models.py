@@ -22,6 +22,8 @@ from coffre.protocol.types import (
     PublicKeys,
     Salt,
     Secret,
+    ShareEnvelope,
+    Signature,
 )
 
 NodeKind = Literal["folder", "file"]
@@ -171,6 +173,8 @@ class VersionRecord(Model):
     chunk_size: int
     chunk_count: int
     created: float
+    author: Id | None = Field(default=None, description="who wrote it (signed by them)")
+    signature: Signature | None = None
 
 
 class NodeRecord(Model):
@@ -185,6 +189,8 @@ class NodeRecord(Model):
     trashed: float | None = None
     version: VersionRecord | None = Field(default=None, description="a file's current version")
     versions: int = 0
+    author: Id | None = Field(default=None, description="who wrote it (signed by them)")
+    signature: Signature | None = None
 
 
 class NodeList(Model):
@@ -198,6 +204,7 @@ class NewNode(Model):
     key: Envelope
     meta: Envelope
     name_tag: Id
+    signature: Signature | None = Field(default=None, description="the writer's (crypto.md 10)")
 
 
 class MoveNode(Model):
@@ -207,12 +214,14 @@ class MoveNode(Model):
     key: Envelope
     meta: Envelope
     name_tag: Id
+    signature: Signature | None = None
 
 
 class CopiedVersion(Model):
     id: Id
     envelope: Envelope
     source: Id = Field(description="the version whose content this one shares")
+    signature: Signature | None = None
 
 
 class CopiedNode(NewNode):
@@ -248,6 +257,7 @@ class UploadRequest(Model):
 
 class CommitRequest(Model):
     envelope: Envelope = Field(description="the version envelope, sealed once the hash is known")
+    signature: Signature | None = None
 
 
 class UploadState(Model):
@@ -258,6 +268,28 @@ class UploadState(Model):
     size: int
     received: list[int] = Field(description="indexes of the chunks the server holds")
     expires: float
+    direct: bool = Field(
+        default=False,
+        description="send the chunks straight to storage, to URLs from POST .../urls",
+    )
+
+
+class ChunkUrlsRequest(Model):
+    chunks: list[int] = Field(min_length=1, max_length=1000, description="chunk indexes")
+
+
+class ChunkUrl(Model):
+    """A presigned URL for one chunk: a PUT (upload) or GET (download) straight to the
+    object store, with these headers and no others; it carries no session token."""
+
+    index: int
+    url: str = Field(pattern=r"^https?://", max_length=8192)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class ChunkUrls(Model):
+    urls: list[ChunkUrl] = Field(description="empty: move these chunks through the API")
+    expires: float = Field(description="when the URLs stop working")
 
 
 class SmallFile(Model):
@@ -265,6 +297,7 @@ class SmallFile(Model):
     node_id: Id | None = None
     version: NewVersion
     envelope: Envelope
+    signature: Signature | None = None
     data: ChunkData = Field(description="the one encrypted chunk of a content")
 
 
@@ -287,6 +320,10 @@ class SmallChunk(Model):
 
 class SmallChunksResponse(Model):
     chunks: list[SmallChunk]
+
+
+class VersionSignature(Model):
+    signature: Signature = Field(description="the caller's signature of the version (crypto.md 10)")
 
 
 class VersionList(Model):
@@ -321,7 +358,7 @@ class EventList(Model):
 
 # -- public links -------------------------------------------------------------------------
 
-LinkKind = Literal["folder", "file"]
+LinkKind = Literal["folder", "file", "request"]
 
 
 class LinkCreate(Model):
@@ -331,6 +368,11 @@ class LinkCreate(Model):
     auth: Secret = Field(description="HKDF-Expand(link key, 'coffre/v1 link-auth'); stored hashed")
     kdf: KdfParams | None = Field(default=None, description="for a password link")
     expires: float | None = Field(default=None, description="seconds since the epoch")
+    request: bool = Field(
+        default=False,
+        description="an upload-only link to a folder; envelope is then the request's "
+        "private key sealed under the folder key",
+    )
 
 
 class LinkInfo(Model):
@@ -344,6 +386,9 @@ class LinkInfo(Model):
     revoked: float | None
     downloads: int
     password: bool
+    envelope: Envelope | None = Field(
+        default=None, description="an upload-only link's sealed private key (owner's view)"
+    )
 
 
 class LinkList(Model):
@@ -357,6 +402,7 @@ class PublicLink(Model):
     kind: LinkKind
     kdf: KdfParams | None
     expires: float | None
+    folder_id: Id | None = Field(default=None, description="an upload-only link's folder")
 
 
 class LinkRoot(Model):
@@ -364,3 +410,62 @@ class LinkRoot(Model):
 
     node: NodeRecord
     envelope: Envelope
+
+
+# -- contacts and shared folders ----------------------------------------------------------
+
+AccessLevel = Literal["read", "write", "full"]
+
+
+class InviteRequest(Model):
+    email: Email
+
+
+class UserKeys(Model):
+    """Someone's account id, email and published public keys (docs/crypto.md section 4)."""
+
+    user_id: Id
+    email: Email
+    public_keys: PublicKeys
+
+
+class Invitation(Model):
+    id: Id
+    email: Email = Field(description="the other side: who invited, or who is invited")
+    user: UserKeys | None = Field(default=None, description="the inviter, for incoming ones")
+    created: float
+
+
+class ContactEntry(UserKeys):
+    since: float
+
+
+class ContactList(Model):
+    contacts: list[ContactEntry]
+    incoming: list[Invitation]
+    outgoing: list[Invitation]
+
+
+class ShareCreate(Model):
+    id: Id
+    folder_id: Id
+    member_id: Id
+    access: AccessLevel
+    envelope: ShareEnvelope
+
+
+class ShareInfo(Model):
+    id: Id
+    folder_id: Id
+    owner: UserKeys
+    member: UserKeys
+    access: AccessLevel
+    envelope: ShareEnvelope
+    accepted: bool
+    created: float
+    folder: NodeRecord | None = Field(default=None, description="the shared folder's record")
+
+
+class ShareList(Model):
+    outgoing: list[ShareInfo]
+    incoming: list[ShareInfo]

@@ -54,3 +54,8 @@ PublicKeys = Annotated[bytes, Field(min_length=145, max_length=145), _b64(145, 1
 _CHUNK_MAX = (1 << 20) + 16
 ChunkData = Annotated[bytes, Field(min_length=16, max_length=_CHUNK_MAX), _b64(16, _CHUNK_MAX)]
 """One whole small content sent inline (a single encrypted chunk)."""
+
+Signature = Annotated[bytes, Field(min_length=64, max_length=64), _b64(64, 64)]
+"""An Ed25519 signature."""
+
+ShareEnvelope = Annotated[bytes, Field(min_length=189, max_length=189), _b64(189, 189)]

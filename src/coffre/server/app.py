@@ -10,10 +10,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
-from coffre import __version__
+from coffre import __version__, web
+from coffre.errors import UsageError
 from coffre.protocol.models import ErrorBody
 from coffre.server import http_errors
 from coffre.server.blobs import open_blob_store
@@ -21,35 +21,43 @@ from coffre.server.config import Settings
 from coffre.server.context import Context
 from coffre.server.db import migrate
 from coffre.server.db.engine import Database
+from coffre.server.db.listen import FeedListener
 from coffre.server.limits import BodyLimit
-from coffre.server.routes import accounts, events, health, links, nodes, transfers
-from coffre.server.services.transfers import collect
+from coffre.server.routes import accounts, events, health, links, nodes, sharing, transfers
+from coffre.server.services.background import run_pass
 
 log = logging.getLogger("coffre.server")
 
-_LANDING = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Coffre</title></head>
-<body><h1>Coffre</h1>
-<p>End-to-end encrypted storage. This server holds only ciphertext.</p>
-<p>Use the <code>coffre</code> command line to sign up, upload and download;
-the API is described at <a href="/docs">/docs</a>.</p></body></html>
-"""
-
 
 def build_context(settings: Settings) -> Context:
+    """Open the database (bringing its schema up to date, unless told not to) and the blob
+    store (creating an S3 bucket that does not exist yet)."""
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    db = Database(settings.resolved_database_url)
-    migrate.upgrade(db)
-    return Context(settings=settings, db=db, blobs=open_blob_store(settings.resolved_blobs))
+    db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    if settings.auto_migrate:
+        migrate.upgrade(db)
+    elif not migrate.is_current(db):
+        db.dispose()
+        raise UsageError(
+            f"the database schema is at revision {migrate.current_revision(db)}, this server "
+            f"needs {migrate.head_revision()}: run 'coffre db upgrade' first"
+        )
+    blobs = open_blob_store(settings.resolved_blobs, settings)
+    try:
+        blobs.check()
+    except Exception as exc:  # reported by /healthz until it works
+        log.warning("the blob store %s does not answer yet: %s", blobs, exc)
+    return Context(settings=settings, db=db, blobs=blobs)
 
 
-async def _collector(ctx: Context) -> None:
+async def _collector(ctx: Context, interval: float) -> None:
+    """Background work every ``interval`` seconds; one process at a time does a pass."""
     while True:
-        await asyncio.sleep(ctx.settings.gc_interval)
+        await asyncio.sleep(interval)
         try:
-            await run_in_threadpool(collect, ctx)
+            await run_in_threadpool(run_pass, ctx)
         except Exception:
-            log.exception("garbage collection failed; will retry")
+            log.exception("background work failed; will retry")
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -86,8 +94,15 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_collector(ctx)) if ctx.settings.gc_interval > 0 else None
+        interval = ctx.settings.gc_interval
+        task = asyncio.create_task(_collector(ctx, interval)) if interval > 0 else None
+        # On PostgreSQL, changes made through other API processes wake this one's long polls.
+        listener = FeedListener(ctx.db.url, ctx.notifier.notify) if ctx.db.is_postgres else None
+        if listener is not None:
+            listener.start()
         yield
+        if listener is not None:
+            await run_in_threadpool(listener.stop)
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -102,13 +117,10 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
     )
     app.state.ctx = ctx
     http_errors.install(app)
-    for module in (health, accounts, nodes, transfers, events, links):
+    for module in (health, accounts, nodes, transfers, events, links, sharing):
         app.include_router(module.router)
 
-    @app.get("/", include_in_schema=False)
-    def landing() -> HTMLResponse:
-        return HTMLResponse(_LANDING)
-
+    web.install(app)  # the web client at / (static ES modules) and its security headers
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(
         BodyLimit,

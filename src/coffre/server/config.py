@@ -43,6 +43,19 @@ class Settings:
     transfer_window: int = 24 * 3600
     link_opens_per_address: int = 600
     link_failures_per_link: int = 20
+    # Scale-out: PostgreSQL and S3 (docs/deploy.md, "Scale-out").
+    auto_migrate: bool = True
+    db_pool_size: int = 10
+    s3_endpoint: str = ""
+    s3_public_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = ""
+    s3_multipart_bytes: int = 8 * 1024 * 1024
+    direct_transfers: bool = True
+    presign_expiry: int = 900
+    blobs_fallback: str = ""
+    recount_interval: int = 24 * 3600
 
     @property
     def resolved_database_url(self) -> str:
@@ -51,6 +64,12 @@ class Settings:
     @property
     def resolved_blobs(self) -> str:
         return self.blobs or str(self.data_dir / "blobs")
+
+    @property
+    def presign_seconds(self) -> int:
+        """How long a presigned URL lives: never more than a quarter of the upload expiry,
+        so that no URL handed out for an upload outlives its collection."""
+        return max(1, min(self.presign_expiry, self.upload_expiry // 4))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -82,9 +101,13 @@ DOCS: dict[str, Setting] = {
     ),
     "database_url": Setting(
         "COFFRE_DATABASE_URL",
-        "SQLAlchemy URL of the metadata database (default sqlite:///DATA/coffre.db).",
+        "Metadata database: sqlite:///PATH or postgresql://USER@HOST/DB "
+        "(default sqlite:///DATA/coffre.db).",
     ),
-    "blobs": Setting("COFFRE_BLOBS", "Where encrypted chunks are kept (default DATA/blobs)."),
+    "blobs": Setting(
+        "COFFRE_BLOBS",
+        "Where encrypted chunks are kept: a folder, or s3://BUCKET/PREFIX (default DATA/blobs).",
+    ),
     "host": Setting("COFFRE_HOST", "Address to listen on (default 127.0.0.1)."),
     "port": Setting("COFFRE_PORT", "TCP port to listen on (default 8080)."),
     "storage_quota": Setting(
@@ -136,6 +159,56 @@ DOCS: dict[str, Setting] = {
     "link_failures_per_link": Setting(
         "COFFRE_LINK_FAILURES_PER_LINK",
         "Wrong keys or passwords allowed per link in the login window (default 20).",
+    ),
+    "auto_migrate": Setting(
+        "COFFRE_AUTO_MIGRATE",
+        "Bring the database schema up to date at start (default on; off: run "
+        "'coffre db upgrade' first, and a server on an old schema refuses to start).",
+    ),
+    "db_pool_size": Setting(
+        "COFFRE_DB_POOL_SIZE",
+        "PostgreSQL connections each process keeps open (default 10; up to twice as many "
+        "under load).",
+    ),
+    "s3_endpoint": Setting(
+        "COFFRE_S3_ENDPOINT",
+        "URL of the S3 service the server talks to (default: AWS_ENDPOINT_URL, else AWS).",
+    ),
+    "s3_public_endpoint": Setting(
+        "COFFRE_S3_PUBLIC_ENDPOINT",
+        "URL of the S3 service as clients reach it, written into presigned URLs "
+        "(default: the S3 endpoint).",
+    ),
+    "s3_access_key": Setting(
+        "COFFRE_S3_ACCESS_KEY", "S3 access key id (default: AWS_ACCESS_KEY_ID)."
+    ),
+    "s3_secret_key": Setting(
+        "COFFRE_S3_SECRET_KEY", "S3 secret access key (default: AWS_SECRET_ACCESS_KEY)."
+    ),
+    "s3_region": Setting("COFFRE_S3_REGION", "S3 region (default: AWS_REGION, else us-east-1)."),
+    "s3_multipart_bytes": Setting(
+        "COFFRE_S3_MULTIPART_BYTES",
+        "Blobs larger than this are written to S3 in multipart parts of this size "
+        "(default 8 MiB; at least 5 MiB).",
+    ),
+    "direct_transfers": Setting(
+        "COFFRE_DIRECT_TRANSFERS",
+        "With S3 blobs, clients move chunks straight to and from the object store with "
+        "presigned URLs (default on; off: chunks go through the API).",
+    ),
+    "presign_expiry": Setting(
+        "COFFRE_PRESIGN_EXPIRY",
+        "Seconds a presigned chunk URL stays valid (default 900; at most a quarter of "
+        "COFFRE_UPLOAD_EXPIRY).",
+    ),
+    "blobs_fallback": Setting(
+        "COFFRE_BLOBS_FALLBACK",
+        "A second blob store read when a chunk is not in COFFRE_BLOBS, while "
+        "'coffre admin migrate-blobs' copies it (default: none).",
+    ),
+    "recount_interval": Setting(
+        "COFFRE_RECOUNT_INTERVAL",
+        "Seconds between recounts of every account's storage used (default 86400; 0: off).",
     ),
     "trusted_proxies": Setting(
         "COFFRE_TRUSTED_PROXIES",

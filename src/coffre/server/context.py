@@ -21,10 +21,13 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The signed-in caller, established from the session token."""
+    """The caller: a signed-in account (from its session token), or a visitor of an
+    upload-only link, who may add new files to that one folder (``dropbox``) and reach
+    nothing else, not even to read it."""
 
     user_id: str
     session_id: str
+    dropbox: str | None = None
 
 
 def now() -> float:

@@ -2,8 +2,9 @@
 
 Bad input is a 4xx with a stable code, never a 500: validation errors become 400
 ``invalid_request``; unknown routes 404 ``not_found``; an unreachable database 503
-``database_unavailable``. Anything unexpected is logged with its traceback and answered
-500 ``internal_error`` without detail.
+``database_unavailable`` (``database_busy`` for a transaction PostgreSQL aborted in favour
+of another; the blob store's failures are 503 ``storage_unavailable``). Anything unexpected
+is logged with its traceback and answered 500 ``internal_error`` without detail.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from coffre.errors import CoffreError, RateLimited
+from coffre.server.db.engine import BUSY_STATES, sqlstate
 
 log = logging.getLogger("coffre.server")
 
@@ -65,6 +67,22 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(sa_exc.OperationalError)
     async def _db_down(_request: Request, exc: sa_exc.OperationalError) -> JSONResponse:
+        if sqlstate(exc) in BUSY_STATES:
+            # PostgreSQL aborted the transaction for another's sake (deadlock, serialization):
+            # nothing was committed, and the same request may simply be sent again.
+            log.warning("transaction aborted by the database: %s", exc.orig)
+            return error_response(
+                503, "database_busy", "the database was busy with a conflicting change; retry"
+            )
+        log.error("database error: %s", exc)
+        return error_response(
+            503, "database_unavailable", "the database is unavailable; retry shortly"
+        )
+
+    @app.exception_handler(sa_exc.InterfaceError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _db_gone(_request: Request, exc: Exception) -> JSONResponse:
+        # A connection that broke mid-request, or none free in the pool in time.
         log.error("database error: %s", exc)
         return error_response(
             503, "database_unavailable", "the database is unavailable; retry shortly"

@@ -14,8 +14,8 @@ import re
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_CHUNK_ROUTE = re.compile(r"^/v1/uploads/[0-9a-f]{32}/chunks/\d+$")
-_RANGE_ROUTE = re.compile(r"^/v1/uploads/[0-9a-f]{32}/chunks$")
+_CHUNK_ROUTE = re.compile(r"^/v1/(?:public/links/[0-9a-f]{32}/)?uploads/[0-9a-f]{32}/chunks/\d+$")
+_RANGE_ROUTE = re.compile(r"^/v1/(?:public/links/[0-9a-f]{32}/)?uploads/[0-9a-f]{32}/chunks$")
 
 
 class BodyTooLarge(HTTPException):

@@ -2,11 +2,37 @@
 
 Keys are ``CONTENT_ID/INDEX``; a content's chunks are written once and never changed, so
 a store needs no locking: a put either lands whole or not at all.
+
+Two implementations: a local folder (:mod:`.local`, the embedded default) and any
+S3-compatible object store (:mod:`.s3`). Only the second can hand out presigned URLs, with
+which clients move chunks to and from storage without the API processes in the way; the
+local store answers ``None`` and clients send chunks through the API. A store that cannot
+be reached raises :func:`storage_unavailable`'s error (a 503).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Protocol
+
+from coffre.errors import ServiceUnavailable
+
+
+def storage_unavailable(detail: str) -> ServiceUnavailable:
+    """The error for a blob store that could not be reached or failed (a 503)."""
+    return ServiceUnavailable(
+        "storage_unavailable", f"the blob store is unavailable ({detail}); retry shortly"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Presigned:
+    """A URL that lets its holder do one thing to one blob, until it expires. The request
+    must carry ``headers`` (they are part of the signature)."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def chunk_key(content_id: str, index: int) -> str:
@@ -25,8 +51,22 @@ class BlobStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove these blobs, those that exist (in as few requests as the store allows)."""
+
     def chunks(self, content_id: str) -> set[int]:
         """The indexes of the chunks stored for ``content_id``."""
 
+    def chunk_sizes(self, content_id: str) -> dict[int, int]:
+        """The size of each chunk stored for ``content_id``, by index."""
+
     def check(self) -> None:
         """Raise if the store cannot be used (for /healthz)."""
+
+    def presign_put(self, key: str, size: int, expires: int) -> Presigned | None:
+        """A URL to store exactly ``size`` bytes under ``key`` (only if there is no blob
+        there yet, where the store can refuse a replacement); None if the store cannot
+        hand out URLs."""
+
+    def presign_get(self, key: str, expires: int) -> Presigned | None:
+        """A URL to read the blob at ``key``; None if the store cannot hand out URLs."""

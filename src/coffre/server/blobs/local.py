@@ -9,7 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
+
+from coffre.server.blobs.base import Presigned
 
 
 class LocalBlobStore:
@@ -53,6 +56,10 @@ class LocalBlobStore:
         with contextlib.suppress(OSError):
             path.parent.rmdir()
 
+    def delete_many(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.delete(key)
+
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
@@ -65,6 +72,23 @@ class LocalBlobStore:
             return set()
         return {int(name) for name in names if name.isdigit()}
 
+    def chunk_sizes(self, content_id: str) -> dict[int, int]:
+        folder = self.root / content_id[:2] / content_id
+        sizes: dict[int, int] = {}
+        for index in self.chunks(content_id):
+            with contextlib.suppress(FileNotFoundError):
+                sizes[index] = (folder / str(index)).stat().st_size
+        return sizes
+
     def check(self) -> None:
         if not os.access(self.root, os.W_OK):
             raise OSError(f"blob folder {self.root} is not writable")
+
+    def presign_put(self, key: str, size: int, expires: int) -> Presigned | None:
+        return None  # chunks go through the API
+
+    def presign_get(self, key: str, expires: int) -> Presigned | None:
+        return None
+
+    def __str__(self) -> str:
+        return str(self.root)

@@ -102,6 +102,8 @@ class Node(Base):
     trashed_at: Mapped[float | None] = mapped_column(Float, index=True)
     current_version: Mapped[str | None] = mapped_column(ID)
     version_count: Mapped[int] = mapped_column(Integer, default=0)
+    author_id: Mapped[str | None] = mapped_column(ID)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Content(Base):
@@ -128,6 +130,8 @@ class Version(Base):
     envelope: Mapped[bytes] = mapped_column(LargeBinary)
     header: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[float] = mapped_column(Float)
+    author_id: Mapped[str | None] = mapped_column(ID)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 Index("uq_versions_node_number", Version.node_id, Version.number, unique=True)
@@ -147,6 +151,8 @@ class Upload(Base):
     node_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     node_meta: Mapped[bytes | None] = mapped_column(LargeBinary)
     name_tag: Mapped[str | None] = mapped_column(ID)
+    node_signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    uploader_id: Mapped[str | None] = mapped_column(ID)
     header: Mapped[bytes] = mapped_column(LargeBinary)
     content_id: Mapped[str] = mapped_column(ID, unique=True)
     chunk_size: Mapped[int] = mapped_column(Integer)
@@ -223,8 +229,69 @@ class RateEvent(Base):
     at: Mapped[float] = mapped_column(Float, index=True)
 
 
+class Invitation(Base):
+    """A contact invitation, by email address (the invitee may not have an account yet)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    from_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    to_email: Mapped[str] = mapped_column(String(254), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+Index("uq_invitations_pair", Invitation.from_id, Invitation.to_email, unique=True)
+
+
+class Contact(Base):
+    """One direction of an accepted contact (there are always two rows)."""
+
+    __tablename__ = "contacts"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    contact_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Share(Base):
+    """A folder shared with a member: the folder key sealed to them, signed by the owner."""
+
+    __tablename__ = "shares"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    folder_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    access: Mapped[int] = mapped_column(Integer)
+    envelope: Mapped[bytes] = mapped_column(LargeBinary)
+    accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+Index("uq_shares_folder_member", Share.folder_id, Share.member_id, unique=True)
+
+
 class ServerSecret(Base):
     __tablename__ = "server_secrets"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Job(Base):
+    """A background job (garbage collection, quota recounts): who runs it and when it last ran.
+
+    On PostgreSQL a session advisory lock picks the one process that runs a job; on SQLite
+    the ``holder`` and ``lease_until`` columns are the lease that does it.
+    """
+
+    __tablename__ = "jobs"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    last_run: Mapped[float | None] = mapped_column(Float)

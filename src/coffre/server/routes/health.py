@@ -8,6 +8,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from coffre import __version__
+from coffre.errors import ApiError
 from coffre.server.deps import Ctx
 
 router = APIRouter(tags=["health"])
@@ -24,6 +25,8 @@ def _check(ctx: Ctx) -> dict[str, str]:
     try:
         ctx.blobs.check()
         status["blobs"] = "ok"
+    except ApiError as exc:
+        status["blobs"] = f"down: {exc.code}"
     except Exception as exc:
         status["blobs"] = f"down: {type(exc).__name__}"
     return status

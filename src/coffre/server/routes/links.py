@@ -7,14 +7,14 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from coffre.protocol import models as m
 from coffre.protocol.types import Id
 from coffre.server.deps import Caller, ClientIp, Ctx
-from coffre.server.routes.transfers import RANGE_CHUNKS, stream_chunks
+from coffre.server.routes.transfers import RANGE_CHUNKS, receive_chunks, stream_chunks
 from coffre.server.services import links, transfers
 
 router = APIRouter(tags=["links"])
@@ -155,3 +155,68 @@ def page(link_id: str) -> HTMLResponse:
     """The page a link opens: how to fetch it (the web client will decrypt it here)."""
     del link_id
     return HTMLResponse(_PAGE, headers={"Referrer-Policy": "no-referrer"})
+
+
+# -- upload-only links (file requests) -------------------------------------------------------
+
+
+@router.post("/v1/public/links/{link_id}/uploads", status_code=201)
+def request_start(
+    ctx: Ctx, ip: ClientIp, link_id: Id, body: m.UploadRequest, auth: LinkAuth = None
+) -> m.UploadState:
+    """Begin uploading a new file into an upload-only link's folder."""
+    who = links.dropbox(ctx, link_id, _auth(auth), ip)
+    return transfers.start(ctx, who, body)
+
+
+@router.get("/v1/public/links/{link_id}/uploads/{upload_id}")
+def request_state(
+    ctx: Ctx, ip: ClientIp, link_id: Id, upload_id: Id, auth: LinkAuth = None
+) -> m.UploadState:
+    return transfers.state(ctx, links.dropbox(ctx, link_id, _auth(auth), ip), upload_id)
+
+
+@router.put("/v1/public/links/{link_id}/uploads/{upload_id}/chunks/{index}", status_code=204)
+async def request_chunk(
+    ctx: Ctx,
+    ip: ClientIp,
+    link_id: Id,
+    upload_id: Id,
+    index: ChunkIndex,
+    request: Request,
+    auth: LinkAuth = None,
+) -> Response:
+    who = await run_in_threadpool(links.dropbox, ctx, link_id, _auth(auth), ip)
+    data = await request.body()
+    await run_in_threadpool(transfers.put_chunk, ctx, who, upload_id, index, data)
+    return Response(status_code=204)
+
+
+@router.put("/v1/public/links/{link_id}/uploads/{upload_id}/chunks", status_code=204)
+async def request_chunks(
+    ctx: Ctx,
+    ip: ClientIp,
+    link_id: Id,
+    upload_id: Id,
+    first: Annotated[int, Query(ge=0, le=m.MAX_CHUNKS)],
+    request: Request,
+    auth: LinkAuth = None,
+) -> Response:
+    who = await run_in_threadpool(links.dropbox, ctx, link_id, _auth(auth), ip)
+    return await receive_chunks(ctx, who, upload_id, first, request)
+
+
+@router.post("/v1/public/links/{link_id}/uploads/{upload_id}/commit")
+def request_commit(
+    ctx: Ctx,
+    ip: ClientIp,
+    link_id: Id,
+    upload_id: Id,
+    body: m.CommitRequest,
+    auth: LinkAuth = None,
+) -> m.UploadState:
+    """Make the file visible to the folder's owner (the visitor is told nothing of it)."""
+    who = links.dropbox(ctx, link_id, _auth(auth), ip)
+    state = transfers.state(ctx, who, upload_id)
+    transfers.commit(ctx, who, upload_id, body)
+    return state

@@ -90,6 +90,13 @@ def versions(ctx: Ctx, who: Caller, node_id: Id) -> m.VersionList:
     return tree.versions(ctx, who, node_id)
 
 
+@router.put("/versions/{version_id}/signature", status_code=204)
+def sign_version(ctx: Ctx, who: Caller, version_id: Id, body: m.VersionSignature) -> Response:
+    """Replace a version's writer signature with the owner's own."""
+    tree.sign_version(ctx, who, version_id, body.signature)
+    return Response(status_code=204)
+
+
 @router.delete("/versions/{version_id}", status_code=204)
 def delete_version(ctx: Ctx, who: Caller, version_id: Id) -> Response:
     tree.delete_version(ctx, who, version_id)

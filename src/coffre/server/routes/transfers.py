@@ -13,15 +13,17 @@ from starlette.concurrency import run_in_threadpool
 from coffre.errors import BadRequest
 from coffre.protocol import models as m
 from coffre.protocol.types import Id
-from coffre.server.context import Context
+from coffre.server.context import Context, Principal
 from coffre.server.deps import Caller, Ctx
+from coffre.server.services import direct, transfers
 from coffre.server.services import small_files as small
-from coffre.server.services import transfers
 
 router = APIRouter(prefix="/v1", tags=["transfers"])
 
 ChunkIndex = Annotated[int, Path(ge=0, le=m.MAX_CHUNKS)]
 RANGE_CHUNKS = 64
+URL_CHUNKS = 1000
+"""At most this many presigned URLs in one answer."""
 """At most this many chunks in one ranged GET."""
 _WRITES_IN_FLIGHT = 4
 
@@ -81,6 +83,13 @@ async def put_chunks(
     """Consecutive chunks from ``first``, concatenated, as raw bytes (up to
     :data:`RANGE_BYTES`). Each is stored as soon as it has arrived, while the rest stream
     in; the body must end at a chunk boundary."""
+    return await receive_chunks(ctx, who, upload_id, first, request)
+
+
+async def receive_chunks(
+    ctx: Context, who: Principal, upload_id: str, first: int, request: Request
+) -> Response:
+    """Store the consecutive chunks of a request's body, each as soon as it has arrived."""
     target = await run_in_threadpool(transfers.chunk_target, ctx, who, upload_id)
     target.check_index(first)
     index, buffer, stored = first, bytearray(), []
@@ -119,6 +128,13 @@ async def put_chunks(
     return Response(status_code=204)
 
 
+@router.post("/uploads/{upload_id}/urls")
+def upload_urls(ctx: Ctx, who: Caller, upload_id: Id, body: m.ChunkUrlsRequest) -> m.ChunkUrls:
+    """Presigned PUT URLs for these chunks: send them straight to the object store.
+    An empty list when the server keeps blobs itself: send them to the API instead."""
+    return direct.upload_urls(ctx, who, upload_id, body.chunks)
+
+
 @router.post("/uploads/{upload_id}/commit")
 def commit(ctx: Ctx, who: Caller, upload_id: Id, body: m.CommitRequest) -> m.NodeRecord:
     """Make the version visible, once every chunk has arrived."""
@@ -135,6 +151,19 @@ def cancel(ctx: Ctx, who: Caller, upload_id: Id) -> Response:
 def small_files(ctx: Ctx, who: Caller, body: m.SmallFilesRequest) -> m.SmallFilesResponse:
     """Create many one-chunk files at once (all or none)."""
     return small.small_files(ctx, who, body)
+
+
+@router.get("/versions/{version_id}/urls")
+def download_urls(
+    ctx: Ctx,
+    who: Caller,
+    version_id: Id,
+    first: Annotated[int, Query(ge=0, le=m.MAX_CHUNKS)] = 0,
+    count: Annotated[int, Query(ge=1, le=URL_CHUNKS)] = 1,
+) -> m.ChunkUrls:
+    """Presigned GET URLs for chunks ``first`` to ``first + count - 1``, straight from the
+    object store. An empty list when the chunks are to be fetched from the API."""
+    return direct.download_urls(ctx, who, version_id, first, count)
 
 
 @router.post("/versions/small")

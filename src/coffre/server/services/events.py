@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from coffre.protocol import models as m
 from coffre.server.context import now
 from coffre.server.db import tables as t
+from coffre.server.db.listen import notify
 
 
 def emit(
@@ -30,6 +31,7 @@ def emit(
     db.add(
         t.Event(user_id=user_id, seq=seq, kind=kind, node_id=node_id, parent_id=parent_id, at=now())
     )
+    notify(db, user_id)  # other API processes wake their long polls at commit
     return seq
 
 
@@ -61,6 +63,7 @@ def emit_many(
             for i, (kind, node_id, parent_id) in enumerate(items)
         ],
     )
+    notify(db, user_id)
 
 
 def after(db: Session, user_id: str, seq: int, limit: int) -> m.EventList:

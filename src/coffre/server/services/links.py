@@ -23,10 +23,10 @@ from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
 from coffre.server.services import ratelimit
 from coffre.server.services.records import (
-    LISTING,
     in_rubbish,
+    lock_account,
     owned_node,
-    record_from_row,
+    records_below,
     records_by_id,
 )
 from coffre.server.services.transfers import ChunkSource
@@ -44,6 +44,7 @@ def _info(link: t.Link) -> m.LinkInfo:
         revoked=link.revoked_at,
         downloads=link.downloads,
         password=link.kdf_salt is not None,
+        envelope=link.envelope if link.kind == "request" else None,
     )
 
 
@@ -83,11 +84,13 @@ def create(ctx: Context, who: Principal, req: m.LinkCreate) -> m.LinkInfo:
             raise Conflict("in_rubbish", "it is in the rubbish bin")
         if db.get(t.Link, req.id) is not None:
             raise Conflict("id_taken", "that id is in use; generate another")
+        if req.request and node.kind != "folder":
+            raise BadRequest("not_a_folder", "an upload-only link goes to a folder")
         link = t.Link(
             id=req.id,
             owner_id=who.user_id,
             node_id=node.id,
-            kind=node.kind,
+            kind="request" if req.request else node.kind,
             envelope=req.envelope,
             auth_hash=crypto_account.auth_hash(req.auth),
             kdf_time_cost=req.kdf.time_cost if req.kdf else None,
@@ -143,12 +146,19 @@ def public(ctx: Context, link_id: str) -> m.PublicLink:
     with ctx.db.read() as db:
         link = _usable(db, link_id)
         return m.PublicLink(
-            id=link.id, kind=cast(m.LinkKind, link.kind), kdf=_kdf(link), expires=link.expires_at
+            id=link.id,
+            kind=cast(m.LinkKind, link.kind),
+            kdf=_kdf(link),
+            expires=link.expires_at,
+            folder_id=link.node_id if link.kind == "request" else None,
         )
 
 
-def authorize(ctx: Context, link_id: str, auth: bytes | None, ip: str | None) -> t.Link:
-    """The link, for a visitor who proved its key; one uniform error otherwise."""
+def authorize(
+    ctx: Context, link_id: str, auth: bytes | None, ip: str | None, *, upload: bool = False
+) -> t.Link:
+    """The link, for a visitor who proved its key; one uniform error otherwise. An
+    upload-only link opens for uploads only, a download link for downloads only."""
     s = ctx.settings
     scopes = [f"link-failure:{link_id}"] + ([f"link-failure-address:{ip}"] if ip else [])
     for scope in scopes:
@@ -159,7 +169,17 @@ def authorize(ctx: Context, link_id: str, auth: bytes | None, ip: str | None) ->
     if auth is None or not hmac.compare_digest(crypto_account.auth_hash(auth), expected):
         ratelimit.hit(ctx, *scopes)
         raise Forbidden("link_auth_failed", "wrong link key or password")
+    if (link.kind == "request") != upload:
+        if upload:
+            raise Forbidden("not_upload_link", "this link is for downloading, not uploading")
+        raise Forbidden("upload_only", "this link only lets you upload; it shows nothing")
     return link
+
+
+def dropbox(ctx: Context, link_id: str, auth: bytes | None, ip: str | None) -> Principal:
+    """The caller of an upload-only link: may add new files to its folder, nothing else."""
+    link = authorize(ctx, link_id, auth, ip, upload=True)
+    return Principal(user_id=link.id, session_id="link", dropbox=link.node_id)
 
 
 def root(ctx: Context, link_id: str, auth: bytes | None, ip: str | None) -> m.LinkRoot:
@@ -182,18 +202,8 @@ def root(ctx: Context, link_id: str, auth: bytes | None, ip: str | None) -> m.Li
 def nodes(ctx: Context, link_id: str, auth: bytes | None, ip: str | None) -> m.NodeList:
     """Everything below a folder link's folder, outside the rubbish bin, parents first."""
     link = authorize(ctx, link_id, auth, ip)
-    found: list[m.NodeRecord] = []
     with ctx.db.read() as db:
-        frontier = [link.node_id]
-        while frontier:
-            batch: list[m.NodeRecord] = []
-            for i in range(0, len(frontier), 500):
-                query = LISTING.where(
-                    t.Node.parent_id.in_(frontier[i : i + 500]), t.Node.trashed_at.is_(None)
-                )
-                batch += [record_from_row(row) for row in db.execute(query)]
-            found += batch
-            frontier = [r.id for r in batch if r.kind == "folder"]
+        found = records_below(db, link.node_id)
     return m.NodeList.model_construct(nodes=found, cursor=None)
 
 
@@ -232,6 +242,7 @@ def charge(ctx: Context, link_id: str, nbytes: int, *, downloads: int) -> None:
     hour = int(now()) // _HOUR
     with ctx.db.write() as db:
         link = db.get_one(t.Link, link_id)
+        lock_account(db, link.owner_id)  # one writer of the owner's counters at a time
         used = db.scalar(
             select(func.coalesce(func.sum(t.TransferUsage.bytes), 0)).where(
                 t.TransferUsage.user_id == link.owner_id,

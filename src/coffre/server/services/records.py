@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import IntEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from coffre.errors import Conflict, NotFound
+from coffre.errors import Conflict, Forbidden, NotFound
 from coffre.protocol import models as m
 from coffre.server.context import Principal
 from coffre.server.db import tables as t
@@ -24,6 +25,8 @@ def version_record(v: t.Version, c: t.Content) -> m.VersionRecord:
         chunk_size=c.chunk_size,
         chunk_count=c.chunk_count,
         created=v.created_at,
+        author=v.author_id,
+        signature=v.signature,
     )
 
 
@@ -40,6 +43,8 @@ LISTING = (
         _N.updated_at,
         _N.trashed_at,
         _N.version_count,
+        _N.author_id,
+        _N.signature,
         _V.id,
         _V.number,
         _V.envelope,
@@ -48,6 +53,8 @@ LISTING = (
         _C.size,
         _C.chunk_size,
         _C.chunk_count,
+        _V.author_id,
+        _V.signature,
     )
     .select_from(t.Node.__table__)
     .outerjoin(t.Version.__table__, _V.id == _N.current_version)
@@ -60,16 +67,18 @@ def record_from_row(row: Sequence[Any]) -> m.NodeRecord:
     """A record from a :data:`LISTING` row, built without validation: the values come from
     our own database, where they arrived validated."""
     version = None
-    if row[10] is not None:
+    if row[12] is not None:
         version = m.VersionRecord.model_construct(
-            id=row[10],
-            number=row[11],
-            envelope=row[12],
-            header=row[13],
-            created=row[14],
-            size=row[15],
-            chunk_size=row[16],
-            chunk_count=row[17],
+            id=row[12],
+            number=row[13],
+            envelope=row[14],
+            header=row[15],
+            created=row[16],
+            size=row[17],
+            chunk_size=row[18],
+            chunk_count=row[19],
+            author=row[20],
+            signature=row[21],
         )
     return m.NodeRecord.model_construct(
         id=row[0],
@@ -82,6 +91,8 @@ def record_from_row(row: Sequence[Any]) -> m.NodeRecord:
         updated=row[7],
         trashed=row[8],
         versions=row[9],
+        author=row[10],
+        signature=row[11],
         version=version,
     )
 
@@ -99,18 +110,91 @@ def records_by_id(db: Session, ids: Sequence[str]) -> list[m.NodeRecord]:
     return [found[node_id] for node_id in ids]
 
 
+def records_below(db: Session, folder_id: str) -> list[m.NodeRecord]:
+    """Everything below a folder, outside the rubbish bin, parents before children."""
+    found: list[m.NodeRecord] = []
+    frontier = [folder_id]
+    while frontier:
+        batch: list[m.NodeRecord] = []
+        for i in range(0, len(frontier), 500):
+            query = LISTING.where(_N.parent_id.in_(frontier[i : i + 500]), _N.trashed_at.is_(None))
+            batch += [record_from_row(row) for row in db.execute(query)]
+        found += batch
+        frontier = [r.id for r in batch if r.kind == "folder"]
+    return found
+
+
 def node_record(db: Session, node: t.Node) -> m.NodeRecord:
     return node_records(db, [node])[0]
 
 
-def owned_node(db: Session, who: Principal, node_id: str, *, lock: bool = False) -> t.Node:
-    """The caller's node, or a 404 that does not say whether it exists for someone else."""
+class Access(IntEnum):
+    """What a caller may do with a node: a member's level in a shared folder, or owning it."""
+
+    READ = 1  # list and download
+    WRITE = 2  # and add files and folders, new versions, rename and move inside the share
+    FULL = 3  # and remove: rubbish bin, deleting, versions
+    OWNER = 4  # and links, shares, and everything else
+
+    @classmethod
+    def named(cls, level: str) -> Access:
+        return cls[level.upper()]
+
+
+_NOT_FOUND = "no such file or folder"
+
+
+def access_to(db: Session, who: Principal, node: t.Node) -> Access | None:
+    """The caller's access to ``node``: owning it, or through an accepted share above it."""
+    if who.dropbox is not None:
+        return None  # a file-request visitor reaches nothing (see live_folder)
+    if node.owner_id == who.user_id:
+        return Access.OWNER
+    shares = dict(
+        db.execute(
+            select(t.Share.folder_id, t.Share.access).where(
+                t.Share.member_id == who.user_id,
+                t.Share.owner_id == node.owner_id,
+                t.Share.accepted.is_(True),
+            )
+        ).all()
+    )
+    if not shares:
+        return None
+    current: t.Node | None = node
+    while current is not None:
+        if current.id in shares:
+            return Access(shares[current.id])
+        current = db.get(t.Node, current.parent_id) if current.parent_id else None
+    return None
+
+
+def node_access(
+    db: Session, who: Principal, node_id: str, need: Access = Access.READ, *, lock: bool = False
+) -> t.Node:
+    """The node, if the caller may do ``need`` with it; a 404 if they may not even see it
+    (saying nothing of whether it exists), a 403 if they see it but may not do that."""
     query = select(t.Node).where(t.Node.id == node_id)
     if lock:
         query = query.with_for_update()
     node = db.scalar(query)
-    if node is None or node.owner_id != who.user_id:
-        raise NotFound("node_not_found", "no such file or folder")
+    level = access_to(db, who, node) if node is not None else None
+    if node is None or level is None:
+        raise NotFound("node_not_found", _NOT_FOUND)
+    if level < need:
+        raise Forbidden(
+            "access_denied",
+            f"this shared folder gives you {level.name.lower()} access; that needs "
+            f"{need.name.lower()}",
+        )
+    return node
+
+
+def owned_node(db: Session, who: Principal, node_id: str, *, lock: bool = False) -> t.Node:
+    """The caller's own node, or a 404 that does not say whether it exists for someone else."""
+    node = node_access(db, who, node_id, Access.READ, lock=lock)
+    if node.owner_id != who.user_id:
+        raise NotFound("node_not_found", _NOT_FOUND)
     return node
 
 
@@ -131,9 +215,17 @@ def in_rubbish(db: Session, node: t.Node) -> bool:
     return node.trashed_at is not None or any(a.trashed_at is not None for a in ancestors(db, node))
 
 
-def live_folder(db: Session, who: Principal, folder_id: str) -> t.Node:
-    """A folder of the caller's that is not in the rubbish bin, to put something into."""
-    folder = owned_node(db, who, folder_id)
+def live_folder(db: Session, who: Principal, folder_id: str, need: Access = Access.WRITE) -> t.Node:
+    """A folder the caller may write into, not in the rubbish bin, to put something into."""
+    if who.dropbox is not None:
+        # A file-request visitor: new files into that one folder, nothing else.
+        found = db.get(t.Node, folder_id) if folder_id == who.dropbox else None
+        if found is None:
+            raise NotFound("node_not_found", _NOT_FOUND)
+        if in_rubbish(db, found):
+            raise Conflict("in_rubbish", "the destination folder is in the rubbish bin")
+        return found
+    folder = node_access(db, who, folder_id, need)
     if folder.kind != "folder":
         raise Conflict("not_a_folder", "the destination is a file, not a folder")
     if in_rubbish(db, folder):
@@ -156,3 +248,37 @@ def check_new_id(db: Session, node_id: str) -> None:
     pending = select(t.Upload.id).where(t.Upload.node_id == node_id).limit(1)
     if db.get(t.Node, node_id) is not None or db.scalar(pending) is not None:
         raise Conflict("id_taken", "that id is in use; generate another")
+
+
+# -- serialising writers ------------------------------------------------------------------
+
+
+def lock_account(db: Session, user_id: str) -> t.User | None:
+    """Lock an account's row until the transaction ends, and return it fresh.
+
+    Every write to an account's tree or counters takes this lock first, so that writers of
+    one account queue instead of racing (two moves making a cycle, two commits passing
+    one quota check, a counter losing an increment) while other accounts go on in
+    parallel. On PostgreSQL it is ``SELECT ... FOR UPDATE``; SQLite has already locked the
+    whole database for the transaction (``BEGIN IMMEDIATE``), and ignores it.
+    """
+    return db.scalar(
+        select(t.User)
+        .where(t.User.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def lock_trees(db: Session, node_ids: Sequence[str | None]) -> None:
+    """Lock the accounts that own these nodes (in a fixed order, so that two writers that
+    lock the same accounts cannot deadlock). Unknown ids are skipped: the checks that
+    follow report them."""
+    ids = sorted({node_id for node_id in node_ids if node_id})
+    owners: set[str] = set()
+    for i in range(0, len(ids), 500):
+        owners.update(
+            db.scalars(select(t.Node.owner_id).where(t.Node.id.in_(ids[i : i + 500]))).all()
+        )
+    for owner in sorted(owners):
+        lock_account(db, owner)

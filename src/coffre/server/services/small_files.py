@@ -21,7 +21,15 @@ from coffre.server.blobs import chunk_key
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
 from coffre.server.services import events
-from coffre.server.services.records import in_rubbish, live_folder, records_by_id
+from coffre.server.services.records import (
+    Access,
+    access_to,
+    in_rubbish,
+    live_folder,
+    lock_trees,
+    node_access,
+    records_by_id,
+)
 from coffre.server.services.transfers import check_quota, check_shape
 
 INLINE_MAX = 64 * 1024
@@ -60,18 +68,24 @@ def _validate(ctx: Context, req: m.SmallFilesRequest) -> int:
     return total
 
 
-def _check_batch(db: Session, who: Principal, req: m.SmallFilesRequest) -> dict[str, t.Node]:
-    """Check parents, ids and names set-wise; return the existing files getting versions."""
-    for parent_id in {f.node.parent_id for f in req.files if f.node}:
-        live_folder(db, who, parent_id)
+def _check_batch(
+    db: Session, who: Principal, req: m.SmallFilesRequest
+) -> tuple[dict[str, t.Node], str]:
+    """Check parents, ids and names set-wise; return the existing files getting versions,
+    and the account whose tree (and quota) the batch goes into."""
+    owners = {
+        live_folder(db, who, p).owner_id for p in {f.node.parent_id for f in req.files if f.node}
+    }
     existing: dict[str, t.Node] = {}
     wanted = sorted({f.node_id for f in req.files if f.node_id})
     for part in _chunked(wanted):
         existing.update((n.id, n) for n in db.scalars(select(t.Node).where(t.Node.id.in_(part))))
     for node_id in wanted:
         node = existing.get(node_id)
-        if node is None or node.owner_id != who.user_id:
+        if node is None or access_to(db, who, node) is None:
             raise NotFound("node_not_found", "no such file or folder")
+        node_access(db, who, node_id, Access.WRITE)
+        owners.add(node.owner_id)
         if node.kind != "file" or in_rubbish(db, node):
             raise Conflict("not_a_file", "versions go to files outside the rubbish bin")
     new_ids = [f.node.id for f in req.files if f.node]
@@ -98,7 +112,9 @@ def _check_batch(db: Session, who: Principal, req: m.SmallFilesRequest) -> dict[
         )
         if clash is not None:
             raise Conflict("name_taken", "something with this name is already in the folder")
-    return existing
+    if len(owners) != 1:
+        raise BadRequest("invalid_request", "one batch goes into one account's tree")
+    return existing, owners.pop()
 
 
 def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.SmallFilesResponse:
@@ -116,9 +132,10 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
     at = now()
     try:
         with ctx.db.write() as db:
-            user = db.get_one(t.User, who.user_id)
+            lock_trees(db, [f.node.parent_id if f.node else f.node_id for f in req.files])
+            existing, owner = _check_batch(db, who, req)
+            user = db.get_one(t.User, owner)
             check_quota(db, user, total, pending=True)
-            existing = _check_batch(db, who, req)
             numbers: dict[str, int] = {}
             for part in _chunked(sorted(existing)):
                 numbers.update(
@@ -140,7 +157,7 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
                     new_nodes.append(
                         {
                             "id": node_id,
-                            "owner_id": who.user_id,
+                            "owner_id": owner,
                             "parent_id": f.node.parent_id,
                             "kind": "file",
                             "key": f.node.key,
@@ -151,6 +168,8 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
                             "trashed_at": None,
                             "current_version": v.id,
                             "version_count": 1,
+                            "author_id": who.user_id,
+                            "signature": f.node.signature,
                         }
                     )
                     feed.append(("node.created", node_id, f.node.parent_id))
@@ -164,7 +183,7 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
                 contents.append(
                     {
                         "id": v.content_id,
-                        "owner_id": who.user_id,
+                        "owner_id": owner,
                         "chunk_size": v.chunk_size,
                         "chunk_count": 1,
                         "size": v.size,
@@ -183,13 +202,15 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
                         "envelope": f.envelope,
                         "header": v.header,
                         "created_at": at,
+                        "author_id": who.user_id,
+                        "signature": f.signature,
                     }
                 )
             for table, rows in ((t.Node, new_nodes), (t.Content, contents), (t.Version, versions)):
                 if rows:
                     db.execute(insert(table), rows)
             user.storage_used += total
-            events.emit_many(db, who.user_id, feed)
+            events.emit_many(db, owner, feed)
             db.flush()
             records = records_by_id(
                 db, [f.node.id if f.node else f.node_id or "" for f in req.files]
@@ -200,5 +221,5 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
         for f in large:
             ctx.blobs.delete(chunk_key(f.version.content_id, 0))
         raise
-    ctx.notifier.notify(who.user_id)
+    ctx.notifier.notify(owner)
     return m.SmallFilesResponse(nodes=records)

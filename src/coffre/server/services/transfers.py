@@ -27,12 +27,16 @@ from coffre.server.db import tables as t
 from coffre.server.services import events
 from coffre.server.services.accounts import prune_login_failures
 from coffre.server.services.records import (
+    Access,
+    access_to,
     check_name_free,
     check_new_id,
     in_rubbish,
     live_folder,
+    lock_account,
+    lock_trees,
+    node_access,
     node_record,
-    owned_node,
 )
 
 TAG = 16
@@ -80,22 +84,23 @@ def check_quota(db: Session, user: t.User, size: int, *, pending: bool) -> None:
 
 def _target(
     db: Session, who: Principal, node: m.NewNode | None, node_id: str | None
-) -> t.Node | None:
-    """Check where a new version goes; the existing node, or None for a new one."""
+) -> tuple[t.Node | None, str]:
+    """Check where a new version goes: the existing node (None for a new one), and the
+    account whose tree (and quota) it is in."""
     if (node is None) == (node_id is None):
         raise BadRequest("invalid_request", "give either node (a new file) or node_id")
     if node is not None:
-        live_folder(db, who, node.parent_id)
+        owner = live_folder(db, who, node.parent_id).owner_id
         check_new_id(db, node.id)
         check_name_free(db, node.parent_id, node.name_tag)
-        return None
+        return None, owner
     assert node_id is not None
-    existing = owned_node(db, who, node_id)
+    existing = node_access(db, who, node_id, Access.WRITE)
     if existing.kind != "file":
         raise Conflict("not_a_file", "a folder cannot have versions")
     if in_rubbish(db, existing):
         raise Conflict("in_rubbish", "restore the file from the rubbish bin first")
-    return existing
+    return existing, existing.owner_id
 
 
 def _check_new_version(db: Session, v: m.NewVersion) -> None:
@@ -107,8 +112,27 @@ def _check_new_version(db: Session, v: m.NewVersion) -> None:
         raise Conflict("id_taken", "that content id is in use; generate another")
 
 
-def _state(ctx: Context, u: t.Upload) -> m.UploadState:
-    received = sorted(i for i in ctx.blobs.chunks(u.content_id) if i < u.chunk_count)
+_PROBE = chunk_key("0" * 32, 0)
+
+
+def direct_uploads(ctx: Context) -> bool:
+    """Whether clients send chunks to the store themselves (the store can presign PUTs)."""
+    return ctx.settings.direct_transfers and ctx.blobs.presign_put(_PROBE, 16, 60) is not None
+
+
+def _state(ctx: Context, u: t.Upload, *, fresh: bool = False) -> m.UploadState:
+    """The upload's state; the chunks it has are listed from the blob store (none when it
+    is ``fresh``: its content id was checked to be new)."""
+    received = (
+        []
+        if fresh
+        else sorted(
+            index
+            for index, size in ctx.blobs.chunk_sizes(u.content_id).items()
+            if index < u.chunk_count
+            and size == expected_chunk_size(u.chunk_size, u.chunk_count, u.size, index)
+        )
+    )
     return m.UploadState(
         id=u.id,
         node_id=u.node_id,
@@ -117,6 +141,7 @@ def _state(ctx: Context, u: t.Upload) -> m.UploadState:
         size=u.size,
         received=received,
         expires=u.updated_at + ctx.settings.upload_expiry,
+        direct=direct_uploads(ctx),
     )
 
 
@@ -125,12 +150,15 @@ def start(ctx: Context, who: Principal, req: m.UploadRequest) -> m.UploadState:
     v = req.version
     at = now()
     with ctx.db.write() as db:
-        existing = _target(db, who, req.node, req.node_id)
+        lock_trees(db, [req.node.parent_id if req.node else req.node_id])
+        existing, owner = _target(db, who, req.node, req.node_id)
         _check_new_version(db, v)
-        check_quota(db, db.get_one(t.User, who.user_id), v.size, pending=True)
+        check_quota(db, db.get_one(t.User, owner), v.size, pending=True)
         upload = t.Upload(
             id=v.id,
-            owner_id=who.user_id,
+            owner_id=owner,
+            uploader_id=who.user_id,
+            node_signature=req.node.signature if req.node else None,
             node_id=existing.id if existing else req.node.id,  # type: ignore[union-attr]
             new_node=existing is None,
             parent_id=req.node.parent_id if req.node else None,
@@ -147,12 +175,25 @@ def start(ctx: Context, who: Principal, req: m.UploadRequest) -> m.UploadState:
         )
         db.add(upload)
         db.flush()
-        return _state(ctx, upload)
+        return _state(ctx, upload, fresh=True)
 
 
-def _owned_upload(db: Session, who: Principal, upload_id: str) -> t.Upload:
-    upload = db.get(t.Upload, upload_id)
-    if upload is None or upload.owner_id != who.user_id:
+def _owned_upload(db: Session, who: Principal, upload_id: str, *, lock: bool = False) -> t.Upload:
+    """The caller's upload; with ``lock``, its row is locked and its account's too (first),
+    so that a commit and a collection of the same upload cannot both happen."""
+    if lock:
+        owner = db.scalar(select(t.Upload.owner_id).where(t.Upload.id == upload_id))
+        if owner is not None:
+            lock_account(db, owner)
+        upload = db.scalar(
+            select(t.Upload)
+            .where(t.Upload.id == upload_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    else:
+        upload = db.get(t.Upload, upload_id)
+    if upload is None or (upload.uploader_id or upload.owner_id) != who.user_id:
         raise NotFound("upload_not_found", "no such upload (it may have expired or been committed)")
     return upload
 
@@ -230,10 +271,12 @@ def put_chunk(ctx: Context, who: Principal, upload_id: str, index: int, data: by
     chunks_stored(ctx, target, [index])
 
 
-def _make_version(db: Session, who: Principal, u: t.Upload, envelope: bytes) -> t.Node:
+def _make_version(
+    db: Session, who: Principal, u: t.Upload, envelope: bytes, signature: bytes | None
+) -> t.Node:
     """Turn a complete upload into a visible version, in the caller's transaction."""
     at = now()
-    user = db.get_one(t.User, who.user_id)
+    user = db.get_one(t.User, u.owner_id)
     check_quota(db, user, u.size, pending=False)
     if u.new_node:
         assert u.parent_id and u.node_key and u.node_meta and u.name_tag
@@ -241,7 +284,7 @@ def _make_version(db: Session, who: Principal, u: t.Upload, envelope: bytes) -> 
         check_name_free(db, u.parent_id, u.name_tag)
         node = t.Node(
             id=u.node_id,
-            owner_id=who.user_id,
+            owner_id=u.owner_id,
             parent_id=u.parent_id,
             kind="file",
             key=u.node_key,
@@ -250,18 +293,20 @@ def _make_version(db: Session, who: Principal, u: t.Upload, envelope: bytes) -> 
             created_at=at,
             updated_at=at,
             version_count=0,
+            author_id=who.user_id,
+            signature=u.node_signature,
         )
         db.add(node)
         kind: m.EventKind = "node.created"
     else:
-        node = owned_node(db, who, u.node_id, lock=True)
+        node = node_access(db, who, u.node_id, Access.WRITE, lock=True)
         if in_rubbish(db, node):
             raise Conflict("in_rubbish", "the file was put in the rubbish bin during the upload")
         kind = "version.added"
     db.add(
         t.Content(
             id=u.content_id,
-            owner_id=who.user_id,
+            owner_id=u.owner_id,
             chunk_size=u.chunk_size,
             chunk_count=u.chunk_count,
             size=u.size,
@@ -281,38 +326,53 @@ def _make_version(db: Session, who: Principal, u: t.Upload, envelope: bytes) -> 
             envelope=envelope,
             header=u.header,
             created_at=at,
+            author_id=who.user_id,
+            signature=signature,
         )
     )
     node.current_version = u.id
     node.version_count = (node.version_count or 0) + 1
     node.updated_at = at
     user.storage_used += u.size
-    events.emit(db, who.user_id, kind, node.id, node.parent_id)
+    events.emit(db, u.owner_id, kind, node.id, node.parent_id)
     return node
 
 
+def _missing_chunks(ctx: Context, u: t.Upload) -> int:
+    """How many chunks are not in the blob store with exactly their size. Clients that
+    write to the object store directly are held to the shape here, before any commit."""
+    sizes = ctx.blobs.chunk_sizes(u.content_id)
+    return sum(
+        1
+        for index in range(u.chunk_count)
+        if sizes.get(index) != expected_chunk_size(u.chunk_size, u.chunk_count, u.size, index)
+    )
+
+
 def commit(ctx: Context, who: Principal, upload_id: str, req: m.CommitRequest) -> m.NodeRecord:
+    # The blob store is asked before the transaction, so that no lock waits on it.
+    with ctx.db.read() as db:
+        pending = _owned_upload(db, who, upload_id)
+    missing = _missing_chunks(ctx, pending)
+    if missing:
+        raise Conflict("upload_incomplete", f"{missing} of {pending.chunk_count} chunks missing")
     try:
         with ctx.db.write() as db:
-            u = _owned_upload(db, who, upload_id)
-            have = len(ctx.blobs.chunks(u.content_id) & set(range(u.chunk_count)))
-            if have != u.chunk_count:
-                raise Conflict(
-                    "upload_incomplete", f"{u.chunk_count - have} of {u.chunk_count} chunks missing"
-                )
-            node = _make_version(db, who, u, req.envelope)
+            u = _owned_upload(db, who, upload_id, lock=True)
+            node = _make_version(db, who, u, req.envelope, req.signature)
+            owner = u.owner_id
             db.delete(u)
             db.flush()
             record = node_record(db, node)
     except sa_exc.IntegrityError:
         raise Conflict("name_taken", "something with this name is already in the folder") from None
-    ctx.notifier.notify(who.user_id)
+    ctx.notifier.notify(owner)
     return record
 
 
 def cancel(ctx: Context, who: Principal, upload_id: str) -> None:
     with ctx.db.write() as db:
-        u = _owned_upload(db, who, upload_id)
+        u = _owned_upload(db, who, upload_id, lock=True)
         db.add(t.Garbage(content_id=u.content_id, chunk_count=u.chunk_count, queued_at=now()))
         db.delete(u)
 
@@ -333,7 +393,7 @@ def chunk_source(ctx: Context, who: Principal, version_id: str) -> ChunkSource:
     with ctx.db.read() as db:
         version = db.get(t.Version, version_id)
         node = db.get(t.Node, version.node_id) if version is not None else None
-        if version is None or node is None or node.owner_id != who.user_id:
+        if version is None or node is None or access_to(db, who, node) is None:
             raise NotFound("version_not_found", "no such version")
         content = db.get_one(t.Content, version.content_id)
         return ChunkSource(content.id, content.chunk_count, content.inline, content.size)
@@ -368,6 +428,7 @@ def read_small(ctx: Context, who: Principal, version_ids: list[str]) -> m.SmallC
             select(
                 t.Version.id,
                 t.Node.owner_id,
+                t.Node.id,
                 t.Content.id,
                 t.Content.chunk_count,
                 t.Content.inline,
@@ -377,7 +438,14 @@ def read_small(ctx: Context, who: Principal, version_ids: list[str]) -> m.SmallC
             .join(t.Content, t.Content.id == t.Version.content_id)
             .where(t.Version.id.in_(wanted))
         ).all()
-    sources = {r[0]: ChunkSource(r[2], r[3], r[4], r[5]) for r in rows if r[1] == who.user_id}
+        # Own files pass at once; others' only through a share, checked once per file.
+        allowed = {r[0] for r in rows if r[1] == who.user_id}
+        for r in rows:
+            if r[0] not in allowed:
+                node = db.get(t.Node, r[2])
+                if node is not None and access_to(db, who, node) is not None:
+                    allowed.add(r[0])
+    sources = {r[0]: ChunkSource(r[3], r[4], r[5], r[6]) for r in rows if r[0] in allowed}
     missing = [v for v in wanted if v not in sources]
     if missing:
         raise NotFound("version_not_found", f"no such version: {missing[0]}")
@@ -408,16 +476,17 @@ def collect(ctx: Context) -> int:
     prune_login_failures(ctx)
     cutoff = now() - ctx.settings.upload_expiry
     with ctx.db.write() as db:
-        for u in db.scalars(select(t.Upload).where(t.Upload.updated_at < cutoff)).all():
+        # An upload being committed right now is skipped (its row is locked): next pass.
+        expired = select(t.Upload).where(t.Upload.updated_at < cutoff)
+        for u in db.scalars(expired.with_for_update(skip_locked=True)).all():
             db.add(t.Garbage(content_id=u.content_id, chunk_count=u.chunk_count, queued_at=now()))
             db.delete(u)
     with ctx.db.read() as db:
         pending = db.scalars(select(t.Garbage).order_by(t.Garbage.id).limit(1000)).all()
-    deleted = 0
-    for g in pending:
-        for index in range(g.chunk_count):
-            ctx.blobs.delete(chunk_key(g.content_id, index))
-            deleted += 1
+    deleted = sum(g.chunk_count for g in pending)
+    ctx.blobs.delete_many(
+        chunk_key(g.content_id, index) for g in pending for index in range(g.chunk_count)
+    )
     if pending:
         with ctx.db.write() as db:
             db.execute(delete(t.Garbage).where(t.Garbage.id.in_([g.id for g in pending])))

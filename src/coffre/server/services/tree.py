@@ -20,11 +20,16 @@ from coffre.server.db import tables as t
 from coffre.server.services import events
 from coffre.server.services.records import (
     LISTING,
+    Access,
+    access_to,
     ancestors,
     check_name_free,
     check_new_id,
     in_rubbish,
     live_folder,
+    lock_account,
+    lock_trees,
+    node_access,
     node_record,
     node_records,
     owned_node,
@@ -41,13 +46,13 @@ def _name_conflict() -> Conflict:
 
 def get(ctx: Context, who: Principal, node_id: str) -> m.NodeRecord:
     with ctx.db.read() as db:
-        return node_record(db, owned_node(db, who, node_id))
+        return node_record(db, node_access(db, who, node_id))
 
 
 def children(ctx: Context, who: Principal, node_id: str, name_tag: str | None) -> m.NodeList:
     """A folder's children outside the rubbish bin (or the one with ``name_tag``)."""
     with ctx.db.read() as db:
-        folder = owned_node(db, who, node_id)
+        folder = node_access(db, who, node_id)
         if folder.kind != "folder":
             raise Conflict("not_a_folder", "that is a file, not a folder")
         query = select(t.Node).where(t.Node.parent_id == node_id, t.Node.trashed_at.is_(None))
@@ -72,12 +77,13 @@ def mkdir(ctx: Context, who: Principal, req: m.NewNode) -> m.NodeRecord:
     at = now()
     try:
         with ctx.db.write() as db:
-            live_folder(db, who, req.parent_id)
+            lock_trees(db, [req.parent_id])
+            owner = live_folder(db, who, req.parent_id).owner_id
             check_new_id(db, req.id)
             check_name_free(db, req.parent_id, req.name_tag)
             node = t.Node(
                 id=req.id,
-                owner_id=who.user_id,
+                owner_id=owner,
                 parent_id=req.parent_id,
                 kind="folder",
                 key=req.key,
@@ -86,25 +92,32 @@ def mkdir(ctx: Context, who: Principal, req: m.NewNode) -> m.NodeRecord:
                 created_at=at,
                 updated_at=at,
                 version_count=0,
+                author_id=who.user_id,
+                signature=req.signature,
             )
             db.add(node)
-            events.emit(db, who.user_id, "node.created", node.id, node.parent_id)
+            events.emit(db, owner, "node.created", node.id, node.parent_id)
             record = node_record(db, node)
     except sa_exc.IntegrityError:
         raise _name_conflict() from None
-    ctx.notifier.notify(who.user_id)
+    ctx.notifier.notify(owner)
     return record
 
 
 def move(ctx: Context, who: Principal, node_id: str, req: m.MoveNode) -> m.NodeRecord:
     try:
         with ctx.db.write() as db:
-            node = owned_node(db, who, node_id, lock=True)
+            lock_trees(db, [node_id, req.parent_id])
+            node = node_access(db, who, node_id, Access.WRITE, lock=True)
             if node.parent_id is None:
                 raise BadRequest("root_immutable", "the root folder cannot be moved or renamed")
             if node.trashed_at is not None:
                 raise Conflict("in_rubbish", "restore it from the rubbish bin first")
             target = live_folder(db, who, req.parent_id)
+            if target.owner_id != node.owner_id:
+                raise Conflict(
+                    "other_account", "moves stay within one account's tree; copy instead"
+                )
             if target.id == node.id or node.id in {a.id for a in ancestors(db, target)}:
                 raise Conflict("cycle", "a folder cannot be moved inside itself")
             check_name_free(db, req.parent_id, req.name_tag, except_id=node.id)
@@ -112,33 +125,39 @@ def move(ctx: Context, who: Principal, node_id: str, req: m.MoveNode) -> m.NodeR
             node.key = req.key
             node.meta = req.meta
             node.name_tag = req.name_tag
+            node.author_id = who.user_id
+            node.signature = req.signature
             node.updated_at = now()
-            events.emit(db, who.user_id, "node.moved", node.id, node.parent_id)
+            owner = node.owner_id
+            events.emit(db, owner, "node.moved", node.id, node.parent_id)
             db.flush()
             record = node_record(db, node)
     except sa_exc.IntegrityError:
         raise _name_conflict() from None
-    ctx.notifier.notify(who.user_id)
+    ctx.notifier.notify(owner)
     return record
 
 
 def trash(ctx: Context, who: Principal, node_id: str) -> m.NodeRecord:
     with ctx.db.write() as db:
-        node = owned_node(db, who, node_id, lock=True)
+        lock_trees(db, [node_id])
+        node = node_access(db, who, node_id, Access.FULL, lock=True)
         if node.parent_id is None:
             raise BadRequest("root_immutable", "the root folder cannot be deleted")
         if in_rubbish(db, node):
             raise Conflict("in_rubbish", "it is already in the rubbish bin")
         node.trashed_at = now()
-        events.emit(db, who.user_id, "node.trashed", node.id, node.parent_id)
+        owner = node.owner_id
+        events.emit(db, owner, "node.trashed", node.id, node.parent_id)
         record = node_record(db, node)
-    ctx.notifier.notify(who.user_id)
+    ctx.notifier.notify(owner)
     return record
 
 
 def restore(ctx: Context, who: Principal, node_id: str) -> m.NodeRecord:
     try:
         with ctx.db.write() as db:
+            lock_trees(db, [node_id])
             node = owned_node(db, who, node_id, lock=True)
             if node.trashed_at is None:
                 raise Conflict("not_in_rubbish", "it is not in the rubbish bin")
@@ -225,7 +244,9 @@ def _purge(db: Session, who: Principal, top: t.Node) -> None:
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
         uploads += db.scalars(
-            select(t.Upload).where(t.Upload.node_id.in_(part) | t.Upload.parent_id.in_(part))
+            select(t.Upload)
+            .where(t.Upload.node_id.in_(part) | t.Upload.parent_id.in_(part))
+            .with_for_update()  # not those that garbage collection is dropping right now
         )
     for u in uploads:
         db.add(t.Garbage(content_id=u.content_id, chunk_count=u.chunk_count, queued_at=now()))
@@ -239,6 +260,7 @@ def _purge(db: Session, who: Principal, top: t.Node) -> None:
 def delete(ctx: Context, who: Principal, node_id: str) -> None:
     """Delete for good something in the rubbish bin, with all it contains."""
     with ctx.db.write() as db:
+        lock_trees(db, [node_id])
         node = owned_node(db, who, node_id, lock=True)
         if not in_rubbish(db, node):
             raise Conflict(
@@ -250,6 +272,7 @@ def delete(ctx: Context, who: Principal, node_id: str) -> None:
 
 def empty_rubbish(ctx: Context, who: Principal) -> int:
     with ctx.db.write() as db:
+        lock_account(db, who.user_id)
         tops = db.scalars(
             select(t.Node).where(t.Node.owner_id == who.user_id, t.Node.trashed_at.is_not(None))
         ).all()
@@ -266,7 +289,7 @@ def empty_rubbish(ctx: Context, who: Principal) -> int:
 
 def versions(ctx: Context, who: Principal, node_id: str) -> m.VersionList:
     with ctx.db.read() as db:
-        node = owned_node(db, who, node_id)
+        node = node_access(db, who, node_id)
         if node.kind != "file":
             raise Conflict("not_a_file", "folders have no versions")
         rows = db.execute(
@@ -280,16 +303,19 @@ def versions(ctx: Context, who: Principal, node_id: str) -> m.VersionList:
 
 def delete_version(ctx: Context, who: Principal, version_id: str) -> None:
     with ctx.db.write() as db:
+        lock_trees(db, [db.scalar(select(t.Version.node_id).where(t.Version.id == version_id))])
         version = db.get(t.Version, version_id)
         node = db.get(t.Node, version.node_id) if version is not None else None
-        if version is None or node is None or node.owner_id != who.user_id:
+        if version is None or node is None or access_to(db, who, node) is None:
             raise NotFound("version_not_found", "no such version")
+        node = node_access(db, who, node.id, Access.FULL, lock=True)
+        owner = node.owner_id
         if node.version_count <= 1:
             raise Conflict(
                 "last_version", "a file's only version cannot be deleted; remove the file"
             )
         node_id = version.node_id
-        release_versions(db, who.user_id, [version])
+        release_versions(db, owner, [version])
         latest = db.scalar(
             select(t.Version)
             .where(t.Version.node_id == node_id)
@@ -300,8 +326,20 @@ def delete_version(ctx: Context, who: Principal, version_id: str) -> None:
         node.current_version = latest.id
         node.version_count -= 1
         node.updated_at = now()
-        events.emit(db, who.user_id, "version.deleted", node.id, node.parent_id)
-    ctx.notifier.notify(who.user_id)
+        events.emit(db, owner, "version.deleted", node.id, node.parent_id)
+    ctx.notifier.notify(owner)
+
+
+def sign_version(ctx: Context, who: Principal, version_id: str, signature: bytes) -> None:
+    """The owner vouches for a version someone else wrote (before taking their write away)."""
+    with ctx.db.write() as db:
+        version = db.get(t.Version, version_id)
+        node = db.get(t.Node, version.node_id) if version is not None else None
+        if version is None or node is None or access_to(db, who, node) is None:
+            raise NotFound("version_not_found", "no such version")
+        node_access(db, who, node.id, Access.OWNER)
+        version.author_id = who.user_id
+        version.signature = signature
 
 
 # -- copies -------------------------------------------------------------------------------
@@ -312,15 +350,19 @@ def copy(ctx: Context, who: Principal, req: m.CopyRequest) -> m.NodeList:
     at = now()
     try:
         with ctx.db.write() as db:
-            user = db.get_one(t.User, who.user_id)
+            lock_trees(db, [item.parent_id for item in req.nodes])
             created: dict[str, t.Node] = {}
             added = 0
+            owners: set[str] = set()
             for item in req.nodes:
                 if item.parent_id in created:
                     if created[item.parent_id].kind != "folder":
                         raise Conflict("not_a_folder", "a copied file cannot hold children")
                 else:
-                    live_folder(db, who, item.parent_id)
+                    owners.add(live_folder(db, who, item.parent_id).owner_id)
+                if len(owners) > 1:
+                    raise BadRequest("invalid_request", "one copy goes into one account's tree")
+                (owner,) = owners
                 check_new_id(db, item.id)
                 check_name_free(db, item.parent_id, item.name_tag)
                 if item.kind == "folder" and item.versions:
@@ -329,7 +371,7 @@ def copy(ctx: Context, who: Principal, req: m.CopyRequest) -> m.NodeList:
                     raise BadRequest("invalid_request", "a copied file needs at least one version")
                 node = t.Node(
                     id=item.id,
-                    owner_id=who.user_id,
+                    owner_id=owner,
                     parent_id=item.parent_id,
                     kind=item.kind,
                     key=item.key,
@@ -338,13 +380,15 @@ def copy(ctx: Context, who: Principal, req: m.CopyRequest) -> m.NodeList:
                     created_at=at,
                     updated_at=at,
                     version_count=len(item.versions),
+                    author_id=who.user_id,
+                    signature=item.signature,
                 )
                 db.add(node)
                 db.flush()
                 for number, cv in enumerate(item.versions, start=1):
                     source = db.get(t.Version, cv.source)
-                    owner = db.get(t.Node, source.node_id) if source is not None else None
-                    if source is None or owner is None or owner.owner_id != who.user_id:
+                    holder = db.get(t.Node, source.node_id) if source is not None else None
+                    if source is None or holder is None or access_to(db, who, holder) is None:
                         raise NotFound("version_not_found", "no such version to copy")
                     if db.get(t.Version, cv.id) is not None or db.get(t.Upload, cv.id) is not None:
                         raise Conflict("id_taken", "that id is in use; generate another")
@@ -358,11 +402,15 @@ def copy(ctx: Context, who: Principal, req: m.CopyRequest) -> m.NodeList:
                             envelope=cv.envelope,
                             header=source.header,
                             created_at=at,
+                            author_id=who.user_id,
+                            signature=cv.signature,
                         )
                     )
                     node.current_version = cv.id
                 created[node.id] = node
-                events.emit(db, who.user_id, "node.created", node.id, node.parent_id)
+                events.emit(db, owner, "node.created", node.id, node.parent_id)
+            owner = next(iter(owners), who.user_id)
+            user = db.get_one(t.User, owner)
             if user.storage_used + added > user.storage_quota:
                 raise QuotaExceeded("quota_exceeded", "not enough storage left for this copy")
             user.storage_used += added
@@ -370,7 +418,7 @@ def copy(ctx: Context, who: Principal, req: m.CopyRequest) -> m.NodeList:
             result = m.NodeList(nodes=node_records(db, list(created.values())))
     except sa_exc.IntegrityError:
         raise _name_conflict() from None
-    ctx.notifier.notify(who.user_id)
+    ctx.notifier.notify(owner)
     return result
 
 

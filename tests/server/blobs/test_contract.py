@@ -1,0 +1,148 @@
+"""The blob-store contract: every implementation (local folder, S3) behaves the same.
+
+Each test runs against a local folder and against S3 on a real SeaweedFS.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import httpx
+import pytest
+
+from coffre.server.blobs import BlobStore, LocalBlobStore, chunk_key
+from coffre.server.blobs.fallback import FallbackBlobStore
+from tests.server.blobs.conftest import MULTIPART, MakeStore
+
+
+def content() -> str:
+    return secrets.token_hex(16)
+
+
+def test_a_blob_comes_back_as_it_was_put(store: BlobStore) -> None:
+    key = chunk_key(content(), 0)
+    data = os.urandom(1040)
+    store.put(key, data)
+    assert store.get(key) == data
+    assert store.exists(key)
+
+
+def test_a_missing_blob_is_a_key_error(store: BlobStore) -> None:
+    key = chunk_key(content(), 3)
+    with pytest.raises(KeyError):
+        store.get(key)
+    assert not store.exists(key)
+
+
+def test_a_put_replaces_the_blob(store: BlobStore) -> None:
+    key = chunk_key(content(), 1)
+    store.put(key, b"first version of the chunk")
+    store.put(key, b"second")
+    assert store.get(key) == b"second"
+
+
+def test_an_empty_blob_is_a_blob(store: BlobStore) -> None:
+    key = chunk_key(content(), 0)
+    store.put(key, b"")
+    assert store.get(key) == b""
+    assert store.chunk_sizes(key.split("/")[0]) == {0: 0}
+
+
+def test_a_large_blob_goes_in_parts_and_comes_back_whole(store: BlobStore) -> None:
+    key = chunk_key(content(), 0)
+    data = os.urandom(2 * MULTIPART + 12345)  # three parts on S3
+    store.put(key, data)
+    assert store.get(key) == data
+    assert store.chunk_sizes(key.split("/")[0]) == {0: len(data)}
+
+
+def test_chunks_and_their_sizes_are_listed_per_content(store: BlobStore) -> None:
+    one, other = content(), content()
+    for index, size in ((0, 100), (2, 50), (10, 7)):
+        store.put(chunk_key(one, index), os.urandom(size))
+    store.put(chunk_key(other, 1), b"x")
+    assert store.chunks(one) == {0, 2, 10}
+    assert store.chunk_sizes(one) == {0: 100, 2: 50, 10: 7}
+    assert store.chunks(other) == {1}
+    assert store.chunks(content()) == set()
+    assert store.chunk_sizes(content()) == {}
+
+
+def test_many_chunks_are_listed_past_a_page(store: BlobStore) -> None:
+    cid = content()
+    for index in range(1005):  # S3 lists 1000 keys a page
+        store.put(chunk_key(cid, index), b"")
+    assert store.chunks(cid) == set(range(1005))
+
+
+def test_delete_removes_and_forgives_what_is_gone(store: BlobStore) -> None:
+    key = chunk_key(content(), 0)
+    store.put(key, b"data")
+    store.delete(key)
+    assert not store.exists(key)
+    store.delete(key)
+    store.delete(chunk_key(content(), 5))
+
+
+def test_delete_many_removes_every_listed_blob(store: BlobStore) -> None:
+    cid, keep = content(), content()
+    for index in range(5):
+        store.put(chunk_key(cid, index), b"data")
+    store.put(chunk_key(keep, 0), b"kept")
+    store.delete_many([chunk_key(cid, i) for i in range(8)])  # 5 to 7 never existed
+    assert store.chunks(cid) == set()
+    assert store.get(chunk_key(keep, 0)) == b"kept"
+    store.delete_many([])
+
+
+def test_stores_do_not_see_each_others_blobs(make_store: MakeStore) -> None:
+    first, second = make_store("first"), make_store("second")
+    cid = content()
+    first.put(chunk_key(cid, 0), b"one")
+    assert second.chunks(cid) == set()
+    with pytest.raises(KeyError):
+        second.get(chunk_key(cid, 0))
+
+
+@pytest.mark.parametrize("key", ["../x/0", "abc/-1", "abc/x", "a/b/0", "/0", "abc"])
+def test_bad_keys_are_refused(store: BlobStore, key: str) -> None:
+    with pytest.raises(ValueError, match="bad blob key"):
+        store.put(key, b"x")
+
+
+def test_a_working_store_passes_its_check(store: BlobStore) -> None:
+    store.check()
+
+
+def test_presigned_urls_only_where_the_store_offers_them(store: BlobStore) -> None:
+    key = chunk_key(content(), 0)
+    put = store.presign_put(key, 4, 60)
+    get = store.presign_get(key, 60)
+    if isinstance(store, LocalBlobStore):
+        assert put is None and get is None
+        return
+    assert put is not None and get is not None
+    response = httpx.put(put.url, content=b"data", headers=put.headers)
+    assert response.status_code == 200, response.text
+    assert store.get(key) == b"data"
+    fetched = httpx.get(get.url, headers=get.headers)
+    assert fetched.status_code == 200 and fetched.content == b"data"
+
+
+def test_a_fallback_store_reads_the_old_store_and_writes_the_new(make_store: MakeStore) -> None:
+    old, new = make_store("old"), make_store("new")
+    both = FallbackBlobStore(new, old)
+    cid = content()
+    old.put(chunk_key(cid, 0), b"before the move")
+    both.put(chunk_key(cid, 1), b"after")
+    assert both.get(chunk_key(cid, 0)) == b"before the move"
+    assert both.get(chunk_key(cid, 1)) == b"after"
+    assert not old.exists(chunk_key(cid, 1))
+    assert both.chunks(cid) == {0, 1}
+    assert both.chunk_sizes(cid) == {0: 15, 1: 5}
+    assert both.presign_get(chunk_key(cid, 0), 60) is None  # reads go through the API
+    both.delete_many([chunk_key(cid, 0), chunk_key(cid, 1)])
+    assert both.chunks(cid) == set()
+    with pytest.raises(KeyError):
+        both.get(chunk_key(cid, 0))
