@@ -7,6 +7,9 @@ prints min / median / max of every metric and the ratio to its baseline. Benchma
   small  10,000 files of 4 KiB up and down: coffre put/get vs rclone crypt
   login  coffre login end to end vs Argon2id alone
   tree   100,000 nodes: Drive.tree() and coffre find, vs fetching alone
+  cluster  PostgreSQL + SeaweedFS + two API processes behind nginx (scripts/cluster.py):
+         1 GiB up and down with chunks straight to SeaweedFS, vs boto3 on the same
+         SeaweedFS; 50 concurrent clients' small operations against one and two processes
 
 Each starts its own coffre serve (temporary data folder, free port) and stops it, and
 removes its temporary folder, however it ends.
@@ -23,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from bench import login, peers, report, transfers, tree
+from bench import cluster, login, peers, report, transfers, tree
 from bench.config import RESULTS, Config
 from bench.procs import tool
 from bench.stats import Results
@@ -34,6 +37,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "small": transfers.small,
     "login": login.login,
     "tree": tree.tree,
+    "cluster": cluster.cluster,
 }
 
 

@@ -455,7 +455,7 @@ class Nginx:
     def start(self) -> None:
         (self.root / "tmp").mkdir(parents=True, exist_ok=True)
         servers = "\n".join(
-            f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;"
+            f"        server 127.0.0.1:{port} max_fails=0;"  # loopback: refusals cost nothing
             for port in self.backends
         )
         conf = self.root / "nginx.conf"

@@ -78,7 +78,7 @@ def root(ctx: Ctx, ip: ClientIp, link_id: Id, auth: LinkAuth = None) -> m.LinkRo
 def nodes(ctx: Ctx, ip: ClientIp, link_id: Id, auth: LinkAuth = None) -> Response:
     """Everything below a folder link's folder (outside the rubbish bin), parents first."""
     listing = links.nodes(ctx, link_id, _auth(auth), ip)
-    return Response(listing.model_dump_json(), media_type="application/json")
+    return Response(listing.json(), media_type="application/json")
 
 
 @router.get(

@@ -23,7 +23,7 @@ def all_nodes(
 ) -> Response:
     """Every node of the account, rubbish included, a page at a time (in id order)."""
     listing = tree.all_nodes(ctx, who, after, limit)
-    return Response(listing.model_dump_json(), media_type="application/json")
+    return Response(listing.json(), media_type="application/json")
 
 
 @router.post("/nodes", status_code=201)

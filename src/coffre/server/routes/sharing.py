@@ -81,4 +81,4 @@ def members(ctx: Ctx, who: Caller, share_id: Id) -> m.ShareList:
 def share_nodes(ctx: Ctx, who: Caller, share_id: Id) -> Response:
     """Everything below a shared folder (outside the rubbish bin), parents first."""
     listing = sharing.share_nodes(ctx, who, share_id)
-    return Response(listing.model_dump_json(), media_type="application/json")
+    return Response(listing.json(), media_type="application/json")

@@ -23,11 +23,12 @@ from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
 from coffre.server.services import ratelimit
 from coffre.server.services.records import (
+    Listing,
     in_rubbish,
     lock_account,
     owned_node,
-    records_below,
     records_by_id,
+    rows_below,
 )
 from coffre.server.services.transfers import ChunkSource
 
@@ -199,12 +200,11 @@ def root(ctx: Context, link_id: str, auth: bytes | None, ip: str | None) -> m.Li
     return m.LinkRoot(node=record, envelope=link.envelope)
 
 
-def nodes(ctx: Context, link_id: str, auth: bytes | None, ip: str | None) -> m.NodeList:
+def nodes(ctx: Context, link_id: str, auth: bytes | None, ip: str | None) -> Listing:
     """Everything below a folder link's folder, outside the rubbish bin, parents first."""
     link = authorize(ctx, link_id, auth, ip)
     with ctx.db.read() as db:
-        found = records_below(db, link.node_id)
-    return m.NodeList.model_construct(nodes=found, cursor=None)
+        return Listing(rows_below(db, link.node_id))
 
 
 def _inside(db: Session, link: t.Link, node_id: str) -> bool:

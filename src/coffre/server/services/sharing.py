@@ -21,7 +21,13 @@ from coffre.errors import BadRequest, Conflict, NotFound
 from coffre.protocol import models as m
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
-from coffre.server.services.records import in_rubbish, owned_node, records_below, records_by_id
+from coffre.server.services.records import (
+    Listing,
+    in_rubbish,
+    owned_node,
+    records_by_id,
+    rows_below,
+)
 
 _LEVELS = {ShareAccess.READ: "read", ShareAccess.WRITE: "write", ShareAccess.FULL: "full"}
 
@@ -260,11 +266,10 @@ def members(ctx: Context, who: Principal, share_id: str) -> list[m.ShareInfo]:
         return [_info(db, s, with_folder=False) for s in rows]
 
 
-def share_nodes(ctx: Context, who: Principal, share_id: str) -> m.NodeList:
+def share_nodes(ctx: Context, who: Principal, share_id: str) -> Listing:
     """Everything below a shared folder (outside the rubbish bin), for its members."""
     with ctx.db.read() as db:
         row = _visible(db, who, share_id)
         if row.member_id == who.user_id and not row.accepted:
             raise Conflict("share_not_accepted", "accept the share first")
-        found = records_below(db, row.folder_id)
-    return m.NodeList.model_construct(nodes=found, cursor=None)
+        return Listing(rows_below(db, row.folder_id))

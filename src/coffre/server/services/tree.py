@@ -21,6 +21,7 @@ from coffre.server.services import events
 from coffre.server.services.records import (
     LISTING,
     Access,
+    Listing,
     access_to,
     ancestors,
     check_name_free,
@@ -33,7 +34,6 @@ from coffre.server.services.records import (
     node_record,
     node_records,
     owned_node,
-    record_from_row,
     version_record,
 )
 
@@ -61,16 +61,15 @@ def children(ctx: Context, who: Principal, node_id: str, name_tag: str | None) -
         return m.NodeList(nodes=node_records(db, db.scalars(query.order_by(t.Node.id)).all()))
 
 
-def all_nodes(ctx: Context, who: Principal, after: str | None, limit: int) -> m.NodeList:
+def all_nodes(ctx: Context, who: Principal, after: str | None, limit: int) -> Listing:
     """Every node of the account, rubbish included, a page at a time in id order."""
     limit = max(1, min(limit, PAGE_LIMIT))
     query = LISTING.where(t.Node.owner_id == who.user_id)
     if after:
         query = query.where(t.Node.id > after)
     with ctx.db.read() as db:
-        nodes = [record_from_row(row) for row in db.execute(query.order_by(t.Node.id).limit(limit))]
-    cursor = nodes[-1].id if len(nodes) == limit else None
-    return m.NodeList.model_construct(nodes=nodes, cursor=cursor)
+        rows = db.execute(query.order_by(t.Node.id).limit(limit)).all()
+    return Listing(rows, rows[-1][0] if len(rows) == limit else None)
 
 
 def mkdir(ctx: Context, who: Principal, req: m.NewNode) -> m.NodeRecord:

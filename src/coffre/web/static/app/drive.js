@@ -71,8 +71,13 @@ export async function signedWriters(owner, shares, pins) {
   const writers = new Map([[hex(owner.userId), owner]]);
   const changed = [];
   for (const info of shares) {
-    await csh.verifyShare(owner, shareFacts(info), fromB64(info.envelope));
     if (csh.LEVELS[info.access] < csh.Access.WRITE) continue;
+    try {
+      await csh.verifyShare(owner, shareFacts(info), fromB64(info.envelope));
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      continue; // not signed by the owner for this member and level: not a writer
+    }
     try {
       writers.set(info.member.user_id, await pins.check(info.member));
     } catch (error) {
@@ -184,7 +189,7 @@ export class Drive {
         frontier.map(async (folder) => {
           const records = byParent.get(folder.id) || [];
           const kids = await Promise.all(records.map((r) => this.open(folder, r).catch((error) => {
-            this.broken.push({ id: r.id, error });
+            this.broken.push({ id: r.id, parentId: folder.id, error });
             return null;
           })));
           const ids = new Set();
@@ -452,7 +457,7 @@ export class Drive {
       this._place(await this.open(parent, record));
     } catch (error) {
       this._remove(id);
-      this.broken.push({ id, error });
+      this.broken.push({ id, parentId: parent.id, error });
     }
     this.changed();
   }

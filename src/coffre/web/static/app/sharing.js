@@ -13,7 +13,7 @@
 //   every folder below it new keys and signs everything below again, then drops or
 //   replaces the member's share, then sends the other members shares of the new key.
 
-import { Conflict, IntegrityError, NotFound, UsageError } from "../errors.js";
+import { CoffreError, Conflict, IntegrityError, NotFound, UsageError } from "../errors.js";
 import { fromB64, fromHex, hex } from "../crypto/bytes.js";
 import * as ca from "../crypto/account.js";
 import * as cn from "../crypto/nodes.js";
@@ -38,7 +38,8 @@ export async function contact(drive, email) {
  * "write", "full"). Their keys must be the pinned ones, and verified unless
  * `allowUnverified`. Taking write access away renews the folder's keys first.
  */
-export async function shareFolder(drive, folder, member, access, { allowUnverified = false, renewing = false } = {}) {
+export async function shareFolder(drive, given, member, access, { allowUnverified = false, renewing = false } = {}) {
+  const folder = drive.get(given.id) || given; // the freshest entry: its key may have been renewed
   if (!folder.isFolder || !folder.parentId) throw new UsageError("only folders (not the root) can be shared");
   const pins = drive.pins;
   const identity = await pins.check(member);
@@ -88,6 +89,14 @@ export async function rekey(drive, top) {
   const start = drive.get(top.id);
   const parent = start && start.parentId ? drive.get(start.parentId) : null;
   if (!start || !parent) throw new UsageError("the root folder cannot be re-keyed");
+  // As the Python client, which stops when anything below fails its checks: what cannot
+  // be opened and vouched for cannot be moved under the new keys either.
+  const below = new Set([start.id, ...drive.walk(start).map(({ entry }) => entry.id)]);
+  const failed = drive.broken.filter((b) => below.has(b.parentId)).length;
+  if (failed) {
+    throw new CoffreError(`the keys of ${start.name} cannot be renewed: ${failed} item${failed > 1 ? "s" : ""} in it ` +
+      "failed an integrity check and cannot be moved under new keys. Nothing was changed.", "cannot_rekey");
+  }
   const fresh = (entry) => new Entry({ ...entry, key: ca.newKey() });
   const renewed = await drive.move(fresh(start), parent, start.name);
   const queue = [[start, renewed]];

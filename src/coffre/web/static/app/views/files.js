@@ -346,7 +346,7 @@ function listView(entries, searching) {
       searching ? h("td", { class: "muted" }, view.drive.path(view.drive.get(entry.parentId))) : null,
       h("td", {}, entry.isFolder ? "" : humanSize(entry.size)),
       h("td", {}, entry.isFolder ? "" : humanDate(entry.version.mtimeMs)),
-      h("td", {}, typeLabel(entry)),
+      h("td", {}, typeLabel(entry), view.own && view.drive.sharedRoots.has(entry.id) ? h("span", { class: "badge" }, "shared") : null),
       h("td", { class: "actions" }, menuButton(`Actions for ${entry.name}`, actions(entry, open))));
     if (view.canWrite) draggable(tr, entry);
     if (entry.isFolder && view.canWrite) dropTarget(tr, entry);

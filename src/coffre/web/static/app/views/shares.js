@@ -18,13 +18,14 @@ function changedMessage(email) {
 
 /** Ask for consent before sharing with a contact whose fingerprint was not compared; refuse
  * one whose keys changed. Returns {allowUnverified} or null (do not share). */
-async function consent(keys) {
+async function consent(keys, { existing = false } = {}) {
   const pins = app.drive.pins;
   if (pins.changed(keys)) {
     notify(changedMessage(keys.email), { kind: "error" });
     return null;
   }
   if (pins.verified(keys.user_id)) return { allowUnverified: false };
+  if (existing) return { allowUnverified: true }; // agreed to when the folder was first shared
   const ok = await confirmDialog(`${keys.email} is not verified`,
     `You have not compared fingerprints with ${keys.email}, so this browser cannot be sure that the keys it ` +
     "encrypts to are theirs (the server could have swapped them). Verify them in Contacts first, or share anyway.",
@@ -32,8 +33,8 @@ async function consent(keys) {
   return ok ? { allowUnverified: true } : null;
 }
 
-async function share(folder, keys, access) {
-  const ok = await consent(keys);
+async function share(folder, keys, access, { existing = false } = {}) {
+  const ok = await consent(keys, { existing });
   if (!ok) return false;
   await shareFolder(app.drive, folder, keys, access, ok);
   await app.drive.load();
@@ -146,7 +147,7 @@ function outgoingRow(info, redraw) {
     }
     level.disabled = true;
     try {
-      if (await share(folder, member, wanted)) await redraw();
+      if (await share(folder, member, wanted, { existing: true })) await redraw();
       else level.value = info.access;
     } catch (error) {
       level.value = info.access;

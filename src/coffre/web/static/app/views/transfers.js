@@ -72,7 +72,9 @@ export function transferPanel() {
   const clear = h("button", { type: "button", class: "button small", onclick: () => {
     for (const t of [...transfers]) if (["done", "failed", "cancelled"].includes(t.state)) remove(t);
   } }, "Clear finished");
-  panel = h("details", { class: "transfers", open: true, "aria-label": "Transfers" }, summary, h("div", { class: "transfers-body" }, clear, list));
+  // Open while something is moving; folded (out of the way) when everything has finished.
+  const active = transfers.some((t) => ["running", "paused", "queued"].includes(t.state));
+  panel = h("details", { class: "transfers", open: active, "aria-label": "Transfers" }, summary, h("div", { class: "transfers-body" }, clear, list));
   panel.hidden = transfers.length === 0;
   update();
   return h("aside", { class: "transfers-dock", "aria-label": "Transfers" }, panel);
