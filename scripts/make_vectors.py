@@ -263,6 +263,31 @@ def link_vectors() -> dict[str, Any]:
         "password": password,
         "params_encoded": h(params.encode()),
         "password_key": h(p.hkdf(stretched, b"coffre/v1 link-password\x00" + params.encode(), 32)),
+        "request": request_vector(),
+    }
+
+
+def request_vector() -> dict[str, Any]:
+    """An upload-only link's envelope (docs/crypto.md section 9), with a fixed ephemeral key
+    and nonce: a visitor's node key encrypted to the request's public key."""
+    request_private = fixed("request private", 32)
+    link_id, node_id = fixed("request link id", 16), fixed("request node id", 16)
+    node_key, ephemeral_private = fixed("request node key", 32), fixed("request ephemeral", 32)
+    public = p.x25519_public(request_private)
+    nonce = fixed("request nonce", 12)
+    envelope = cl.seal_to_request(
+        public, link_id, node_id, node_key, ephemeral_private=ephemeral_private, nonce=nonce
+    )
+    return {
+        "private": h(request_private),
+        "public": h(public),
+        "encoded_public": cl.encode_key(public),
+        "link_id": h(link_id),
+        "node_id": h(node_id),
+        "node_key": h(node_key),
+        "ephemeral_private": h(ephemeral_private),
+        "nonce": h(nonce),
+        "envelope": h(envelope),
     }
 
 

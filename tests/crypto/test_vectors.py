@@ -34,6 +34,10 @@ def b(text: str) -> bytes:
     return bytes.fromhex(text)
 
 
+def flip(data: bytes, index: int) -> bytes:
+    return data[:index] + bytes([data[index] ^ 1]) + data[index + 1 :]
+
+
 def test_files_are_what_the_script_makes() -> None:
     spec = importlib.util.spec_from_file_location(
         "make_vectors", ROOT / "scripts" / "make_vectors.py"
@@ -150,6 +154,33 @@ def test_links() -> None:
     params = ca.KdfParams(3, 65536, 1, raw[14:])
     assert params.encode() == raw
     assert cl.password_key(v["password"], params) == b(v["password_key"])
+
+
+def test_upload_request() -> None:
+    v = load("links.json")["request"]
+    public, link_id, node_id = b(v["public"]), b(v["link_id"]), b(v["node_id"])
+    assert cl.encode_key(public) == v["encoded_public"]
+    sealed = cl.seal_to_request(
+        public,
+        link_id,
+        node_id,
+        b(v["node_key"]),
+        ephemeral_private=b(v["ephemeral_private"]),
+        nonce=b(v["nonce"]),
+    )
+    assert sealed == b(v["envelope"])
+    private = b(v["private"])
+    assert cl.open_from_request(private, link_id, node_id, sealed) == b(v["node_key"])
+    for tampered in (
+        flip(sealed, 0),  # suite
+        flip(sealed, 5),  # ephemeral key
+        flip(sealed, 50),  # commitment
+        flip(sealed, 100),  # ciphertext
+    ):
+        with pytest.raises(IntegrityError):
+            cl.open_from_request(private, link_id, node_id, tampered)
+    with pytest.raises(IntegrityError):  # bound to the link and the node
+        cl.open_from_request(private, link_id, bytes(16), sealed)
 
 
 def _identity(person: dict[str, str]) -> Identity:

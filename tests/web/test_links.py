@@ -240,3 +240,40 @@ def test_link_made_in_the_browser(web: Web, tmp_path: Path, server: Server) -> N
     rows.nth(1).get_by_text("Revoked", exact=True).wait_for()
     gone = anyone.run("link", "get", url, str(tmp_path / "three.bin"), check=False)
     assert gone.returncode == 3
+
+
+def test_upload_only_link_in_the_browser(
+    browser: playwright_sync.Browser,
+    server: Server,
+    tmp_path: Path,
+    cli_user: Callable[[], tuple[Cli, str]],
+) -> None:
+    """A visitor with no account sends two files through a request made with the CLI; the
+    owner's CLI reads them byte for byte. The visitor sees nothing of the folder, and the
+    request's key never reaches the server."""
+    cli, _ = cli_user()
+    cli.run("mkdir", "inbox")
+    private = tmp_path / "already.txt"
+    private.write_text("not for visitors")
+    cli.run("put", str(private), "inbox")
+    url = cli.out("link", "request", "inbox").strip()
+    key = url.split("#", 1)[1]
+    big = tmp_path / "scan.pdf"
+    big.write_bytes(os.urandom(5 * MiB + 17))  # six chunks, two ranged PUTs
+    note = tmp_path / "note.txt"
+    note.write_text("for you, from the browser\n")
+    with visitor(browser, server) as v:
+        sent = watch(v)
+        v.page.goto(url)
+        v.page.get_by_role("heading", name="Send files").wait_for()
+        assert "already.txt" not in (v.page.text_content("main") or "")
+        v.page.set_input_files("#request-files", [str(big), str(note)])
+        v.page.get_by_role("button", name="Send", exact=True).click()
+        v.page.get_by_text("2 of 2 files sent.").wait_for()
+        v.shot("link-request")
+        never_sent(sent, key)
+    assert cli.out("ls", "inbox").split() == ["already.txt", "note.txt", "scan.pdf"]
+    back = tmp_path / "back.pdf"
+    cli.run("get", "inbox/scan.pdf", str(back))
+    assert back.read_bytes() == big.read_bytes()
+    assert cli.out("cat", "inbox/note.txt") == note.read_text()

@@ -173,6 +173,16 @@ async ({ kdf, envelope, account, nodes, stream, links: linkVector, shares: share
     const params = new acc.KdfParams(3, 65536, 1, raw.slice(14));
     eq("links params", params.encode(), raw);
     eq("links password key", await links.passwordKey(v.password, params), h(v.password_key));
+    // an upload-only link's envelope: sealed again byte for byte, opened, refused when changed
+    const r = v.request;
+    eq("request encoded public", links.encodeKey(h(r.public)), r.encoded_public);
+    const sealedRequest = await links.sealToRequest(h(r.public), h(r.link_id), h(r.node_id), h(r.node_key), {
+      ephemeralPrivate: h(r.ephemeral_private), nonce: h(r.nonce),
+    });
+    eq("request envelope", sealedRequest, h(r.envelope));
+    eq("request open", await links.openFromRequest(h(r.private), h(r.link_id), h(r.node_id), h(r.envelope)), h(r.node_key));
+    await refuses("request commitment", () => links.openFromRequest(h(r.private), h(r.link_id), h(r.node_id), flip(h(r.envelope), 50)));
+    await refuses("request other node", () => links.openFromRequest(h(r.private), h(r.link_id), flip(h(r.node_id), 0), h(r.envelope)));
   }
   {
     // tests/vectors/shares.json: the share envelope (sealed again byte for byte with the

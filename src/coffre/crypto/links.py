@@ -120,20 +120,29 @@ def _request_keys(
     return p.Aead(okm[:32]), okm[32:]
 
 
-def seal_to_request(public: bytes, link_id: bytes, node_id: bytes, node_key: bytes) -> bytes:
+def seal_to_request(
+    public: bytes,
+    link_id: bytes,
+    node_id: bytes,
+    node_key: bytes,
+    *,
+    ephemeral_private: bytes | None = None,
+    nonce: bytes | None = None,
+) -> bytes:
     """A file's node key, encrypted by an uploader to the request's public key::
 
     0x01 || E(32) || nonce(12) || commitment(32) || AES-256-GCM(node key)(48)
     okm = HKDF-SHA256(X25519(e, public), salt = E || public,
                       info = "coffre/v1 request" 0x00 || AD, 64);  AD = 0x01 || link_id || node_id
+    (``ephemeral_private`` and ``nonce`` are for known-answer vectors only: leave them out.)
     """
-    ephemeral_private = p.x25519_generate()
+    ephemeral_private = ephemeral_private or p.x25519_generate()
     ephemeral = p.x25519_public(ephemeral_private)
     ad = bytes([REQUEST_SUITE]) + link_id + node_id
     aead, commitment = _request_keys(
         p.x25519_shared(ephemeral_private, public), ephemeral, public, ad
     )
-    nonce = p.random_bytes(p.NONCE_SIZE)
+    nonce = nonce or p.random_bytes(p.NONCE_SIZE)
     return (
         bytes([REQUEST_SUITE]) + ephemeral + nonce + commitment + aead.encrypt(nonce, node_key, ad)
     )

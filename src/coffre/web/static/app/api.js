@@ -218,4 +218,13 @@ export class LinkApi {
       : await this.api.request("GET", base, { query: { first, count }, signal });
     return new Uint8Array(await response.arrayBuffer());
   }
+
+  // An upload-only link's visitor: upload into the request's folder, and see nothing in it.
+  startUpload(request, signal) { return this.api.json("POST", `${this.path}/uploads`, { json: request, signal }); }
+  putChunks(id, first, data, signal) {
+    return this.api.request("PUT", `${this.path}/uploads/${id}/chunks`, { query: { first }, body: data, signal });
+  }
+  commitUpload(id, envelope, signal) {
+    return this.api.json("POST", `${this.path}/uploads/${id}/commit`, { json: { envelope }, signal });
+  }
 }

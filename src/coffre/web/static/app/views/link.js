@@ -12,6 +12,7 @@ import { LinkApi, openLink, passwordLinkKey } from "../links.js";
 import { downloadFile, downloadFolder } from "../downloads.js";
 import { humanDate, humanSize, iconName, typeLabel } from "../format.js";
 import { describe, h, iconImg, replace } from "../ui.js";
+import { showRequest } from "./request.js";
 import { transferPanel } from "./transfers.js";
 
 const ID = /^[0-9a-f]{32}$/;
@@ -174,9 +175,15 @@ async function open(main, linkId) {
     throw error;
   }
   if (pub.kind === "request") {
-    return problemPage(main, "Upload-only links are not available in the browser yet",
-      "This link lets you send files to its owner. This web page cannot do that yet; the Coffre command line can (no account needed):",
-      h("pre", { class: "command", tabindex: "0" }, "coffre link upload 'THE WHOLE LINK, WITH ITS #KEY' FILE..."));
+    let publicKey = null;
+    try {
+      publicKey = cl.decodeKey(location.hash.slice(1));
+    } catch {
+      return problemPage(main, "This link is missing its key",
+        "An upload-only link ends with # and 43 letters and digits: the address was cut. Ask whoever sent it for the whole link.");
+    }
+    reader.prove(await cl.linkAuth(publicKey));
+    return showRequest(main, reader, pub, publicKey, card);
   }
   const show = (opened) => (opened.drive ? showFolder(main, opened.drive) : showFile(main, reader, opened.root));
   const fail = (error) => {
