@@ -141,6 +141,7 @@ def node_vectors() -> dict[str, Any]:
     )
     kind = cn.Kind.FILE
     name = "Rapport d'activit\u00e9 2026.pdf"
+    thumbnail = b"\xff\xd8\xff\xe0 a tiny JPEG, as far as a vector needs"
     ctx = node_id + parent_id + bytes([kind])
     info = cn.VersionInfo(
         content_key=fixed("content key", 32),
@@ -199,6 +200,12 @@ def node_vectors() -> dict[str, Any]:
                 node_id + version_id,
                 version_plain,
                 nonce=fixed("n6", 12),
+            )
+        ),
+        "thumbnail_plaintext": h(thumbnail),
+        "thumbnail_sealed": h(
+            seal(
+                node_key, Purpose.THUMBNAIL, node_id + version_id, thumbnail, nonce=fixed("n8", 12)
             )
         ),
     }

@@ -20,6 +20,7 @@ a stable machine-readable ``code`` and a message written for the person who read
         ├── Conflict            409   exit 5
         ├── Gone                410   exit 3
         ├── PayloadTooLarge     413   exit 2
+        ├── LegallyUnavailable  451   exit 3
         ├── RateLimited         429   exit 9
         └── ServiceUnavailable  503   exit 8
 
@@ -138,6 +139,13 @@ class PayloadTooLarge(ApiError):
     exit_code = 2
 
 
+class LegallyUnavailable(ApiError):
+    """Disabled after an abuse or copyright report (HTTP 451)."""
+
+    status = 451
+    exit_code = 3
+
+
 class RateLimited(ApiError):
     status = 429
     exit_code = 9
@@ -162,6 +170,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
         Conflict,
         Gone,
         PayloadTooLarge,
+        LegallyUnavailable,
         RateLimited,
         ServiceUnavailable,
     )

@@ -139,6 +139,19 @@ def test_stream(vector: dict[str, Any]) -> None:
     assert cs.content_hash(digests) == b(vector["content_hash"])
 
 
+def test_thumbnails() -> None:
+    v = load("nodes.json")
+    node_key, node_id, version_id = b(v["node_key"]), b(v["node_id"]), b(v["version_id"])
+    sealed, image = b(v["thumbnail_sealed"]), b(v["thumbnail_plaintext"])
+    assert cn.open_thumbnail(node_key, node_id, version_id, sealed) == image
+    with pytest.raises(IntegrityError):  # bound to its version: not movable to another
+        cn.open_thumbnail(node_key, node_id, bytes(16), sealed)
+    with pytest.raises(IntegrityError):
+        cn.open_thumbnail(node_key, node_id, version_id, flip(sealed, 60))
+    with pytest.raises(ValueError, match="at most"):
+        cn.seal_thumbnail(node_key, node_id, version_id, bytes(cn.THUMBNAIL_MAX_BYTES + 1))
+
+
 def test_links() -> None:
     v = load("links.json")
     link_key, link_id, node_id = b(v["link_key"]), b(v["link_id"]), b(v["node_id"])

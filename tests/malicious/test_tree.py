@@ -469,3 +469,28 @@ def test_a9_version_injected_into_an_existing_file(victim: Victim, tree: Tree) -
     refuses_everywhere(victim, tree.docs, "/Docs/a.txt")
     with pytest.raises(IntegrityError):
         victim.drive.versions(tree.a)
+
+
+# -- thumbnails: sealed per version, so neither changed nor moved --------------------------
+
+
+def test_a4_a7_thumbnail_flipped_or_moved(victim: Victim, tree: Tree) -> None:
+    """A thumbnail changed by the server, or moved onto another file's version, is refused;
+    the genuine one opens."""
+    drive = victim.drive
+    a, b = drive.resolve("/Docs/a.txt"), drive.resolve("/Docs/b.txt")
+    drive.set_thumbnail(a, b"\x89PNG a small picture of a")
+    assert drive.thumbnail(a) == b"\x89PNG a small picture of a"
+    assert drive.thumbnail(b) is None
+    assert a.record is not None and a.record.version is not None
+    assert b.record is not None and b.record.version is not None
+    sealed = victim.store.row(t.Thumbnail, a.record.version.id).data
+    for index in POSITIONS.values():
+        victim.store.update(t.Thumbnail, a.record.version.id, data=flip(sealed, index))
+        with pytest.raises(IntegrityError):
+            drive.thumbnail(a)
+    victim.store.update(t.Thumbnail, a.record.version.id, data=sealed)
+    drive.set_thumbnail(b, b"\x89PNG b")
+    victim.store.update(t.Thumbnail, b.record.version.id, data=sealed)  # a's, on b
+    with pytest.raises(IntegrityError):
+        drive.thumbnail(b)

@@ -231,6 +231,7 @@ def signup_request(
 # Every route of the API: (method, path, needs a session token).
 ROUTES: list[tuple[str, str, bool]] = [
     ("GET", "/healthz", False),
+    ("GET", "/v1/help/search", False),
     ("POST", "/v1/auth/prelogin", False),
     ("POST", "/v1/auth/signup", False),
     ("POST", "/v1/auth/login", False),
@@ -296,6 +297,45 @@ ROUTES: list[tuple[str, str, bool]] = [
     ("GET", "/v1/shares/{share_id}/members", True),
     ("GET", "/v1/shares/{share_id}/nodes", True),
     ("PUT", "/v1/versions/{version_id}/signature", True),
+    ("PUT", "/v1/versions/{version_id}/thumbnail", True),
+    ("GET", "/v1/versions/{version_id}/thumbnail", True),
+    # Two-factor authentication, support codes, staff, abuse handling.
+    ("GET", "/v1/account/2fa", True),
+    ("POST", "/v1/account/2fa/begin", True),
+    ("POST", "/v1/account/2fa/confirm", True),
+    ("POST", "/v1/account/2fa/disable", True),
+    ("POST", "/v1/account/support-code", True),
+    ("GET", "/v1/account/notices", True),
+    ("POST", "/v1/account/notices/{notice_id}/counter", True),
+    ("POST", "/v1/abuse/reports", False),
+    ("GET", "/v1/transparency", False),
+    ("GET", "/v1/staff/me", True),
+    ("POST", "/v1/staff/support-codes/verify", True),
+    ("GET", "/v1/staff/accounts/{user_id}", True),
+    ("GET", "/v1/staff/abuse/reports", True),
+    ("GET", "/v1/staff/abuse/reports/{report_id}", True),
+    ("POST", "/v1/staff/abuse/reports/{report_id}/disable", True),
+    ("POST", "/v1/staff/abuse/reports/{report_id}/dismiss", True),
+    ("POST", "/v1/staff/abuse/reports/{report_id}/reporter-acted", True),
+    # Support tickets and the staff desk.
+    ("POST", "/v1/support/tickets", False),
+    ("GET", "/v1/support/tickets", True),
+    ("GET", "/v1/support/tickets/{ref}", False),
+    ("POST", "/v1/support/tickets/{ref}/replies", False),
+    ("POST", "/v1/support/tickets/{ref}/state", False),
+    ("GET", "/v1/support/tickets/{ref}/attachments/{attachment_id}", False),
+    ("GET", "/v1/staff/tickets", True),
+    ("GET", "/v1/staff/tickets/{ref}", True),
+    ("PATCH", "/v1/staff/tickets/{ref}", True),
+    ("POST", "/v1/staff/tickets/{ref}/replies", True),
+    ("POST", "/v1/staff/tickets/{ref}/notes", True),
+    ("POST", "/v1/staff/tickets/{ref}/merge", True),
+    ("GET", "/v1/staff/tickets/{ref}/audit", True),
+    ("GET", "/v1/staff/tickets/{ref}/attachments/{attachment_id}", True),
+    ("GET", "/v1/staff/canned", True),
+    ("POST", "/v1/staff/canned", True),
+    ("PUT", "/v1/staff/canned/{canned_id}", True),
+    ("DELETE", "/v1/staff/canned/{canned_id}", True),
 ]
 
 
@@ -311,4 +351,9 @@ def concrete(path: str) -> str:
         .replace("{user_id}", new_id())
         .replace("{invitation_id}", new_id())
         .replace("{share_id}", new_id())
+        .replace("{report_id}", new_id())
+        .replace("{notice_id}", new_id())
+        .replace("{ref}", new_id())
+        .replace("{attachment_id}", new_id())
+        .replace("{canned_id}", new_id())
     )

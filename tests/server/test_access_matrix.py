@@ -103,6 +103,12 @@ def _version_id(w: World) -> str:
     return w.file.version.id
 
 
+def _thumbnailed(w: World) -> str:
+    """The file's version, with a thumbnail the owner stored."""
+    w.owner.api.put_thumbnail(_version_id(w), os.urandom(70))
+    return _version_id(w)
+
+
 OK, NF, DENY, ANON = 200, 404, 403, 401
 # role order:             owner stranger pending read  write  full   anonymous
 CASES: dict[str, tuple[Callable[[World], tuple[str, str, object]], tuple[int, ...]]] = {
@@ -124,6 +130,14 @@ CASES: dict[str, tuple[Callable[[World], tuple[str, str, object]], tuple[int, ..
     ),
     "read small chunks": (
         lambda w: ("POST", "/v1/versions/small", {"versions": [_version_id(w)]}),
+        (OK, NF, NF, OK, OK, OK, ANON),
+    ),
+    "store a thumbnail": (
+        lambda w: ("PUT", f"/v1/versions/{_version_id(w)}/thumbnail", os.urandom(70)),
+        (204, NF, NF, DENY, 204, 204, ANON),
+    ),
+    "read a thumbnail": (
+        lambda w: ("GET", f"/v1/versions/{_thumbnailed(w)}/thumbnail", None),
         (OK, NF, NF, OK, OK, OK, ANON),
     ),
     "make a folder inside": (

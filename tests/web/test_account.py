@@ -23,7 +23,8 @@ def test_account_page(web: Web, tmp_path: Path, cli_for: Callable[..., Cli]) -> 
     storage = page.get_by_label("Storage used")
     assert int(storage.get_attribute("value") or 0) > 200_000
     assert int(page.get_by_label("Rubbish bin").get_attribute("value") or 0) > 200_000
-    assert page.get_by_text("not limited on this server").is_visible()
+    transfer = page.get_by_label("Link transfer")
+    assert int(transfer.get_attribute("max") or 0) == 100 * 1024**3  # the default quota
 
     # the recovery key is the one the CLI shows
     page.get_by_role("button", name="Show recovery key").click()

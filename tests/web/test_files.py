@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Cli
-from tests.web.conftest import QUOTA, Web
+from tests.e2e.conftest import Cli, Server
+from tests.web.conftest import QUOTA, Web, check_and_close, new_web, playwright_sync
 
 MiB = 1024 * 1024
 
@@ -281,3 +281,58 @@ def test_phone_width(web: Web, tmp_path: Path, width: int) -> None:
     page.get_by_text("Storage used").wait_for()
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     web.shot("phone-account")
+
+
+def _noise_png(width: int, height: int) -> bytes:
+    """A PNG of random pixels: large (it does not compress), for a thumbnail smaller than it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    rows = b"".join(b"\x00" + os.urandom(width * 3) for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 1))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_thumbnails_are_stored_encrypted(
+    web: Web, browser: playwright_sync.Browser, server: Server, tmp_path: Path
+) -> None:
+    """The first tab makes an image's thumbnail and stores it sealed; a second browser then
+    shows it without downloading the image, and the server's copy holds no image bytes."""
+    page = web.page
+    email = web.signup()
+    web.files()
+    photo = tmp_path / "noise.png"
+    photo.write_bytes(_noise_png(640, 480))
+    page.set_input_files("#upload-files", str(photo))
+    web.row("noise.png").wait_for()
+    with page.expect_request(
+        lambda r: r.method == "PUT" and r.url.endswith("/thumbnail")
+    ) as stored:
+        page.get_by_role("button", name="Grid", exact=True).click()
+        page.locator(".grid-item img.thumbnail").wait_for()
+    sealed = stored.value.post_data_buffer or b""
+    assert 100 < len(sealed) < photo.stat().st_size
+    assert b"WEBP" not in sealed and b"RIFF" not in sealed  # sealed, not an image
+    other = new_web(browser, server, viewport={"width": 1280, "height": 800})
+    try:
+        other.login(email)
+        other.page.get_by_role("button", name="Grid", exact=True).click()
+        other.page.locator(".grid-item img.thumbnail").wait_for()
+        other.page.wait_for_function(
+            "document.querySelector('.grid-item img.thumbnail').naturalWidth > 0"
+        )
+        assert [u for u in other.requests if u.endswith("/thumbnail")]
+        assert not [u for u in other.requests if "/chunks" in u or "/versions/small" in u]
+        other.shot("files-grid-thumbnails")
+    finally:
+        check_and_close(other)

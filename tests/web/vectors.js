@@ -114,6 +114,9 @@ async ({ kdf, envelope, account, nodes, stream, links: linkVector, shares: share
     const reopened = await nd.openVersion(nodeKey, nodeId, h(v.version_id), resealed);
     eq("nodes version round trip", reopened.contentHash, info.contentHash);
     await refuses("nodes version tampered", () => nd.openVersion(nodeKey, nodeId, h(v.version_id), flip(h(v.version_sealed))));
+    eq("nodes thumbnail", await nd.openThumbnail(nodeKey, nodeId, h(v.version_id), h(v.thumbnail_sealed)), h(v.thumbnail_plaintext));
+    eq("nodes thumbnail sealed", await nd.sealThumbnail(nodeKey, nodeId, h(v.version_id), h(v.thumbnail_plaintext), { nonce: h(v.thumbnail_sealed).slice(1, 13) }), h(v.thumbnail_sealed));
+    await refuses("nodes thumbnail of another version", () => nd.openThumbnail(nodeKey, nodeId, flip(h(v.version_id), 0), h(v.thumbnail_sealed)));
   }
 
   for (const v of stream) {

@@ -57,12 +57,24 @@ def signup(cli: CliContext, email: str, password_stdin: bool) -> None:
 @click.command()
 @click.argument("email")
 @password_stdin
+@click.option(
+    "--totp",
+    metavar="CODE",
+    envvar="COFFRE_TOTP",
+    help="Two-factor code or recovery code (env COFFRE_TOTP; asked for when needed).",
+)
 @pass_cli
-def login(cli: CliContext, email: str, password_stdin: bool) -> None:
+def login(cli: CliContext, email: str, password_stdin: bool, totp: str | None) -> None:
     """Log in (the password never leaves this machine)."""
     password = cli.secret("password", "COFFRE_PASSWORD", from_stdin=password_stdin)
+
+    def ask_code() -> str:
+        return cli.secret("two-factor code", "COFFRE_TOTP", from_stdin=password_stdin)
+
     with cli.api() as api:
-        response, keys = account.login(api, email, password, device=_device())
+        response, keys = account.login(
+            api, email, password, device=_device(), totp=totp, ask_code=ask_code
+        )
     _save(cli, response.keys.email, response, keys)
     click.echo(f"Logged in as {response.keys.email}.")
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from coffre.errors import UsageError
 from coffre.server.config import Settings
+
+if TYPE_CHECKING:
+    from coffre.server.db.engine import Database
 
 _DATA = click.option(
     "--data",
@@ -98,7 +102,15 @@ def worker(data: Path | None, interval: int | None, once: bool, recount: bool) -
                     if report.accounts_corrected is None
                     else f", {report.accounts_corrected} account(s) recounted and corrected"
                 )
-                click.echo(f"worker: {report.blobs_deleted} blob(s) deleted{recounted}", err=True)
+                restored = (
+                    f", {report.links_restored} link(s) restored after a report"
+                    if report.links_restored
+                    else ""
+                )
+                click.echo(
+                    f"worker: {report.blobs_deleted} blob(s) deleted{recounted}{restored}",
+                    err=True,
+                )
             if once:
                 return
             recount = False
@@ -112,7 +124,7 @@ def worker(data: Path | None, interval: int | None, once: bool, recount: bool) -
 
 @click.group()
 def admin() -> None:
-    """Operators' tools: moving an installation to PostgreSQL and S3."""
+    """Operators' tools: moving an installation to PostgreSQL and S3; staff accounts."""
 
 
 @admin.command("migrate-blobs")
@@ -197,3 +209,97 @@ def migrate_db(data: Path | None, target: str) -> None:
     for table, rows in counts.items():
         click.echo(f"{table:20} {rows} rows")
     click.echo(f"copied {sum(counts.values())} rows in {len(counts)} tables")
+
+
+# -- coffre admin staff -------------------------------------------------------------------
+
+
+@admin.group()
+def staff() -> None:
+    """Staff accounts (agents and admins of the support desk; they must use 2FA)."""
+
+
+def _staff_db(data: Path | None) -> Database:
+    from coffre.server.db import migrate
+    from coffre.server.db.engine import Database
+
+    database = Database(_settings(data).resolved_database_url)
+    if not migrate.is_current(database):
+        database.dispose()
+        raise UsageError("the database schema is not up to date: run 'coffre db upgrade' first")
+    return database
+
+
+@staff.command("add")
+@_DATA
+@click.argument("email")
+@click.option(
+    "--role",
+    type=click.Choice(["agent", "admin"]),
+    default="agent",
+    show_default=True,
+    help="agent: answers tickets and reports; admin: also manages the desk.",
+)
+def staff_add(data: Path | None, email: str, role: str) -> None:
+    """Make the account with this email address a staff member."""
+    _set_role(data, email, role)
+
+
+@staff.command("rm")
+@_DATA
+@click.argument("email")
+def staff_rm(data: Path | None, email: str) -> None:
+    """Make a staff member an ordinary user again."""
+    _set_role(data, email, "user")
+
+
+def _set_role(data: Path | None, email: str, role: str) -> None:
+    from sqlalchemy import select
+
+    from coffre.errors import NotFound
+    from coffre.server.db import tables as t
+
+    database = _staff_db(data)
+    try:
+        with database.write() as session:
+            user = session.scalar(select(t.User).where(t.User.email == email.strip().lower()))
+            if user is None:
+                raise NotFound("user_not_found", f"no account with the email address {email}")
+            before, user.role = user.role, role
+            two_factor = user.totp_secret is not None
+    finally:
+        database.dispose()
+    if role == "user":
+        click.echo(f"{email}: {before} -> user" if before != "user" else f"{email} is not staff")
+        return
+    click.echo(f"{email}: {before} -> {role}")
+    if not two_factor:
+        click.echo(
+            f"{email} must turn on two-factor authentication ('coffre 2fa enable') "
+            "before the staff routes open to them",
+            err=True,
+        )
+
+
+@staff.command("ls")
+@_DATA
+def staff_ls(data: Path | None) -> None:
+    """List staff accounts: email address, role, two-factor authentication."""
+    from sqlalchemy import select
+
+    from coffre.server.db import tables as t
+
+    database = _staff_db(data)
+    try:
+        with database.read() as session:
+            rows = session.execute(
+                select(t.User.email, t.User.role, t.User.totp_secret.is_not(None))
+                .where(t.User.role != "user")
+                .order_by(t.User.email)
+            ).all()
+    finally:
+        database.dispose()
+    if not rows:
+        click.echo("no staff accounts")
+    for email, role, two_factor in rows:
+        click.echo(f"{email}\t{role}\t2fa {'on' if two_factor else 'off'}")

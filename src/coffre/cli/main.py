@@ -22,6 +22,9 @@ import click  # noqa: E402
 
 from coffre import __version__  # noqa: E402
 from coffre.cli import account, admin, files, links, server, sharing, transfer  # noqa: E402
+from coffre.cli import mail as mail_cli  # noqa: E402
+from coffre.cli import support as support_cli  # noqa: E402
+from coffre.cli import two_factor as two_factor_cli  # noqa: E402
 from coffre.cli.context import CliContext  # noqa: E402
 from coffre.errors import CoffreError  # noqa: E402
 
@@ -55,6 +58,8 @@ for command in (
     account.recovery_key,
     account.recover,
     account.sessions,
+    two_factor_cli.group,
+    support_cli.group,
     files.ls,
     files.tree,
     files.find,
@@ -77,6 +82,7 @@ for command in (
     admin.worker,
     admin.db,
     admin.admin,
+    mail_cli.mail,
 ):
     cli.add_command(command)
 

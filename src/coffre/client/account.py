@@ -8,12 +8,13 @@ back to the server (SECURITY.md A3).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from coffre.client.api import Api
 from coffre.crypto import account as ca
 from coffre.crypto.identity import Identity, check_own_identity
-from coffre.errors import IntegrityError
+from coffre.errors import IntegrityError, Unauthenticated
 from coffre.protocol import models as m
 
 
@@ -92,12 +93,20 @@ def login(
     *,
     device: str | None = None,
     floor: ca.KdfParams | None = None,
+    totp: str | None = None,
+    ask_code: Callable[[], str] | None = None,
 ) -> tuple[m.LoginResponse, AccountKeys]:
+    """Log in. With two-factor authentication on, ``totp`` is the code; without it, the
+    server asks for one and ``ask_code`` (if given) is called for it."""
     params = _params(api.prelogin(email).kdf)
     secrets = ca.derive_login_secrets(password, params, floor=floor)
-    response = api.login(
-        m.LoginRequest(email=email, auth_secret=secrets.auth_secret, device=device)
-    )
+    request = m.LoginRequest(email=email, auth_secret=secrets.auth_secret, device=device)
+    try:
+        response = api.login(request.model_copy(update={"totp": totp}))
+    except Unauthenticated as exc:
+        if exc.code != "two_factor_required" or totp or ask_code is None:
+            raise
+        response = api.login(request.model_copy(update={"totp": ask_code()}))
     bundle = response.keys
     if _params(bundle.kdf) != params or bundle.email != m.PreloginRequest(email=email).email:
         raise IntegrityError("account key bundle")

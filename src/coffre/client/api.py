@@ -21,7 +21,13 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from coffre import __version__
-from coffre.errors import ConnectionFailed, IntegrityError, ServiceUnavailable, api_error
+from coffre.errors import (
+    ConnectionFailed,
+    IntegrityError,
+    NotFound,
+    ServiceUnavailable,
+    api_error,
+)
 from coffre.protocol import models as m
 
 T = TypeVar("T", bound=BaseModel)
@@ -253,6 +259,18 @@ class Api:
 
     def versions(self, node_id: str) -> list[m.VersionRecord]:
         return self._call(m.VersionList, "GET", f"/v1/nodes/{node_id}/versions").versions
+
+    def put_thumbnail(self, version_id: str, sealed: bytes) -> None:
+        self.request("PUT", f"/v1/versions/{version_id}/thumbnail", content=sealed)
+
+    def get_thumbnail(self, version_id: str) -> bytes | None:
+        """A version's sealed thumbnail, or None if it has none."""
+        try:
+            return self.request("GET", f"/v1/versions/{version_id}/thumbnail").content
+        except NotFound as exc:
+            if exc.code == "thumbnail_not_found":
+                return None
+            raise
 
     def sign_version(self, version_id: str, signature: bytes) -> None:
         body = m.VersionSignature(signature=signature)

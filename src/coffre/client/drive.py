@@ -365,6 +365,29 @@ class Drive:
 
     # -- versions -------------------------------------------------------------------------
 
+    def _current_version(self, entry: Entry) -> str:
+        if entry.is_folder or entry.record is None or entry.record.version is None:
+            raise Conflict("not_a_file", f"{entry.name}: folders have no thumbnails")
+        return entry.record.version.id
+
+    def set_thumbnail(self, entry: Entry, image: bytes) -> None:
+        """Seal ``image`` (at most cn.THUMBNAIL_MAX_BYTES) as the current version's thumbnail."""
+        version_id = self._current_version(entry)
+        sealed = cn.seal_thumbnail(
+            entry.key, bytes.fromhex(entry.id), bytes.fromhex(version_id), image
+        )
+        self.api.put_thumbnail(version_id, sealed)
+
+    def thumbnail(self, entry: Entry) -> bytes | None:
+        """The current version's thumbnail, opened and checked, or None if it has none."""
+        version_id = self._current_version(entry)
+        sealed = self.api.get_thumbnail(version_id)
+        if sealed is None:
+            return None
+        return cn.open_thumbnail(
+            entry.key, bytes.fromhex(entry.id), bytes.fromhex(version_id), sealed
+        )
+
     def versions(self, entry: Entry) -> list[tuple[m.VersionRecord, cn.VersionInfo]]:
         if entry.is_folder:
             raise Conflict("not_a_file", f"{entry.name}: folders have no versions")

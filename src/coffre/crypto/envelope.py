@@ -42,6 +42,7 @@ class Purpose(Enum):
     VERSION = "version"
     LINK_KEY = "link-key"
     REQUEST_KEY = "request-key"
+    THUMBNAIL = "thumbnail"
 
     @property
     def label(self) -> bytes:

@@ -193,3 +193,25 @@ def open_version(node_key: bytes, node_id: bytes, version_id: bytes, sealed: byt
     except UnicodeDecodeError:
         raise IntegrityError(what) from None
     return VersionInfo(key, content_id, size, mtime, media_type, digest, chunk_size)
+
+
+# -- thumbnails ---------------------------------------------------------------------------
+
+THUMBNAIL_MAX_BYTES = 64 * 1024
+"""The largest thumbnail image (plaintext) a client makes or accepts."""
+
+
+def seal_thumbnail(node_key: bytes, node_id: bytes, version_id: bytes, image: bytes) -> bytes:
+    """A small preview image of one version, sealed under the file's node key and bound to
+    the node and the version, so that the server cannot move it to another file."""
+    if len(image) > THUMBNAIL_MAX_BYTES:
+        raise ValueError(f"thumbnails are at most {THUMBNAIL_MAX_BYTES} bytes")
+    return seal(node_key, Purpose.THUMBNAIL, node_id + version_id, image)
+
+
+def open_thumbnail(node_key: bytes, node_id: bytes, version_id: bytes, sealed: bytes) -> bytes:
+    what = "thumbnail"
+    image = open_(node_key, Purpose.THUMBNAIL, node_id + version_id, sealed, what=what)
+    if len(image) > THUMBNAIL_MAX_BYTES:
+        raise IntegrityError(what)
+    return image

@@ -101,6 +101,11 @@ class LoginRequest(Model):
     email: Email
     auth_secret: Secret
     device: str | None = Field(default=None, max_length=100)
+    totp: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a two-factor code (or recovery code), when the account has 2FA on",
+    )
 
 
 class LoginResponse(Model):
@@ -146,6 +151,11 @@ class Usage(Model):
     versions: int = Field(description="ciphertext bytes of older versions")
     rubbish: int = Field(description="ciphertext bytes in the rubbish bin")
     uploading: int = Field(description="bytes reserved by uploads not yet committed")
+    transfer_used: int = Field(
+        0, description="bytes the account's public links served in the rolling transfer window"
+    )
+    transfer_quota: int = Field(0, description="bytes they may serve per window")
+    transfer_window: int = Field(0, description="the window, in seconds")
 
 
 class SessionInfo(Model):

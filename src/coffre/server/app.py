@@ -23,8 +23,16 @@ from coffre.server.db import migrate
 from coffre.server.db.engine import Database
 from coffre.server.db.listen import FeedListener
 from coffre.server.limits import BodyLimit
+from coffre.server.mail import service as mail
+from coffre.server.routes import abuse as abuse_routes
 from coffre.server.routes import accounts, events, health, links, nodes, sharing, transfers
+from coffre.server.routes import desk as desk_routes
+from coffre.server.routes import help as help_routes
+from coffre.server.routes import staff as staff_routes
+from coffre.server.routes import support as support_routes
+from coffre.server.routes import two_factor as two_factor_routes
 from coffre.server.services.background import run_pass
+from coffre.server.support import timers as support_timers
 
 log = logging.getLogger("coffre.server")
 
@@ -32,6 +40,7 @@ log = logging.getLogger("coffre.server")
 def build_context(settings: Settings) -> Context:
     """Open the database (bringing its schema up to date, unless told not to) and the blob
     store (creating an S3 bucket that does not exist yet)."""
+    support_timers.parse(settings.support_targets)  # a malformed value stops the start
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url, pool_size=settings.db_pool_size)
     if settings.auto_migrate:
@@ -100,7 +109,9 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         listener = FeedListener(ctx.db.url, ctx.notifier.notify) if ctx.db.is_postgres else None
         if listener is not None:
             listener.start()
+        mail_service = await run_in_threadpool(mail.start, ctx)  # delivery, receiver
         yield
+        await run_in_threadpool(mail_service.stop)
         if listener is not None:
             await run_in_threadpool(listener.stop)
         if task is not None:
@@ -119,7 +130,12 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
     http_errors.install(app)
     for module in (health, accounts, nodes, transfers, events, links, sharing):
         app.include_router(module.router)
+    for module in (two_factor_routes, staff_routes, abuse_routes):
+        app.include_router(module.router)
 
+    for module in (support_routes, desk_routes):  # support tickets and the staff desk
+        app.include_router(module.router)
+    app.include_router(help_routes.router)  # the help centre at /help
     web.install(app)  # the web client at / (static ES modules) and its security headers
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(

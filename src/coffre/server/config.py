@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,30 @@ class Settings:
     presign_expiry: int = 900
     blobs_fallback: str = ""
     recount_interval: int = 24 * 3600
+    # Support mail (docs/mail.md).
+    smtp_url: str = field(default="", repr=False)
+    smtp_timeout: int = 30
+    mail_from: str = ""
+    support_address: str = "support@localhost"
+    support_staff_email: str = ""
+    mail_secret: str = field(default="", repr=False)
+    mail_max_bytes: int = 25 * 1024 * 1024
+    mail_attachment_max_bytes: int = 10 * 1024 * 1024
+    smtp_receive_port: int = 0
+    smtp_receive_lmtp: bool = False
+    imap_url: str = field(default="", repr=False)
+    imap_interval: int = 60
+    # Abuse handling and strikes (docs/abuse.md).
+    abuse_restore_days: int = 14
+    strike_limit: int = 3
+    strike_window_days: int = 180
+    abuse_reports_per_address: int = 10
+    support_code_attempts: int = 20
+    # Support tickets (docs/support.md).
+    support_targets: str = ""
+    support_attachment_bytes: int = 2 * 1024 * 1024
+    support_filings_per_address: int = 5
+    support_filings_per_ip: int = 20
 
     @property
     def resolved_database_url(self) -> str:
@@ -209,6 +233,93 @@ DOCS: dict[str, Setting] = {
     "recount_interval": Setting(
         "COFFRE_RECOUNT_INTERVAL",
         "Seconds between recounts of every account's storage used (default 86400; 0: off).",
+    ),
+    "abuse_restore_days": Setting(
+        "COFFRE_ABUSE_RESTORE_DAYS",
+        "Days after which a link disabled on a report is restored, unless staff mark that "
+        "the reporter acted (default 14; 0: never restored automatically).",
+    ),
+    "strike_limit": Setting(
+        "COFFRE_STRIKE_LIMIT",
+        "Upheld notices within the strike window that suspend an account's link creation "
+        "and sharing (default 3; 0: never).",
+    ),
+    "strike_window_days": Setting(
+        "COFFRE_STRIKE_WINDOW_DAYS", "Days over which strikes are counted (default 180)."
+    ),
+    "abuse_reports_per_address": Setting(
+        "COFFRE_ABUSE_REPORTS_PER_ADDRESS",
+        "Abuse reports a client address may file per hour (default 10).",
+    ),
+    "support_code_attempts": Setting(
+        "COFFRE_SUPPORT_CODE_ATTEMPTS",
+        "Support codes a staff account may try per login window (default 20).",
+    ),
+    "smtp_url": Setting(
+        "COFFRE_SMTP_URL",
+        "Outgoing mail server: smtp://USER:PASS@HOST:PORT, smtps://... (TLS) or "
+        "smtp+starttls://... (default: none; mail is written to DATA/outbox and the log).",
+    ),
+    "smtp_timeout": Setting(
+        "COFFRE_SMTP_TIMEOUT", "Seconds to wait for the outgoing mail server (default 30)."
+    ),
+    "mail_from": Setting(
+        "COFFRE_MAIL_FROM",
+        "From address of the mail the server sends (default: 'Coffre Support' at "
+        "COFFRE_SUPPORT_ADDRESS).",
+    ),
+    "support_address": Setting(
+        "COFFRE_SUPPORT_ADDRESS",
+        "The support mailbox; replies go to its +TOKEN form, e.g. support+TOKEN@example.org "
+        "(default support@localhost).",
+    ),
+    "support_staff_email": Setting(
+        "COFFRE_SUPPORT_STAFF_EMAIL",
+        "Where staff notifications of new tickets and replies go (default: none, not sent).",
+    ),
+    "mail_secret": Setting(
+        "COFFRE_MAIL_SECRET",
+        "Key that signs the ticket tokens in reply addresses; the same on every process "
+        "(default: made once and kept in DATA/mail-secret).",
+    ),
+    "mail_max_bytes": Setting(
+        "COFFRE_MAIL_MAX_BYTES", "Largest incoming mail message accepted (default 25 MiB)."
+    ),
+    "mail_attachment_max_bytes": Setting(
+        "COFFRE_MAIL_ATTACHMENT_MAX_BYTES",
+        "Largest attachment kept from incoming mail; larger ones are dropped (default 10 MiB).",
+    ),
+    "smtp_receive_port": Setting(
+        "COFFRE_SMTP_RECEIVE_PORT",
+        "Also receive support mail by SMTP on this port, on COFFRE_HOST (default 0: off).",
+    ),
+    "smtp_receive_lmtp": Setting(
+        "COFFRE_SMTP_RECEIVE_LMTP",
+        "Speak LMTP instead of SMTP on COFFRE_SMTP_RECEIVE_PORT (default off).",
+    ),
+    "imap_url": Setting(
+        "COFFRE_IMAP_URL",
+        "Mailbox 'coffre mail poll-imap' reads: imaps://USER:PASS@HOST/INBOX or "
+        "imap://... (default: none).",
+    ),
+    "imap_interval": Setting("COFFRE_IMAP_INTERVAL", "Seconds between IMAP polls (default 60)."),
+    "support_targets": Setting(
+        "COFFRE_SUPPORT_TARGETS",
+        "First-response and resolution targets per ticket category, in hours: "
+        "CATEGORY=FIRST/RESOLUTION, comma-separated (default technical=8/72, billing=24/120, "
+        "account=8/72, abuse=24/72; categories not named keep their default).",
+    ),
+    "support_attachment_bytes": Setting(
+        "COFFRE_SUPPORT_ATTACHMENT_BYTES",
+        "Largest attachment of a support message filed through the API (default 2 MiB).",
+    ),
+    "support_filings_per_address": Setting(
+        "COFFRE_SUPPORT_FILINGS_PER_ADDRESS",
+        "Tickets an email address may file per hour without an account (default 5).",
+    ),
+    "support_filings_per_ip": Setting(
+        "COFFRE_SUPPORT_FILINGS_PER_IP",
+        "Tickets a client address may file per hour without an account (default 20).",
     ),
     "trusted_proxies": Setting(
         "COFFRE_TRUSTED_PROXIES",

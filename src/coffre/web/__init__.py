@@ -8,7 +8,9 @@ describes it.
 Routes:
 
 - ``/`` and the client's own pages (``/files``, ``/rubbish``, ``/account``, ``/links``,
-  ``/contacts``, ``/shared``, ``/login``, ``/signup``, ``/recover``, ``/s/LINK_ID``):
+  ``/contacts``, ``/shared``, ``/login``, ``/signup``, ``/recover``, ``/s/LINK_ID``,
+  ``/support``, ``/support/TICKET_ID``, ``/staff`` and below, ``/abuse``,
+  ``/transparency``):
   ``static/index.html``; the client routes on the path;
 - ``/web/...``: the client's modules, style sheet and worker;
 - ``/vendor/hash-wasm/argon2.umd.min.js``: the one third-party file, from npm.
@@ -70,10 +72,14 @@ PAGES = (
     "/login",
     "/signup",
     "/recover",
+    "/support",
+    "/staff",
+    "/abuse",
+    "/transparency",
 )
 """Paths (and, for /files, /shared and /s, the paths below them) that answer with the client."""
 
-_PREFIXES = ("/web/", "/vendor/", "/files/", "/shared/", "/s/")
+_PREFIXES = ("/web/", "/vendor/", "/files/", "/shared/", "/s/", "/support/", "/staff/")
 
 
 def is_web_path(path: str) -> bool:
@@ -124,6 +130,8 @@ def install(app: FastAPI) -> None:
     for path in PAGES:
         app.add_api_route(path, page, methods=["GET"], include_in_schema=False)
     app.add_api_route("/files/{folder_id}", page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/support/{ticket_id}", page, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/staff/{rest:path}", page, methods=["GET"], include_in_schema=False)
     app.add_api_route("/shared/{share_id}", page, methods=["GET"], include_in_schema=False)
     app.add_api_route(
         "/shared/{share_id}/{folder_id}", page, methods=["GET"], include_in_schema=False

@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     String,
+    Text,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -55,6 +56,13 @@ class User(Base):
     storage_used: Mapped[int] = mapped_column(BigInteger, default=0)
     storage_quota: Mapped[int] = mapped_column(BigInteger)
     feed_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    role: Mapped[str] = mapped_column(String(8), default="user", server_default="user")
+    # Two-factor authentication (TOTP): the shared secret is the server's to check codes
+    # with, not a key of the user's data. ``totp_pending`` holds a secret being enrolled;
+    # ``totp_last_step`` is the time step of the last code accepted (a code is used once).
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_pending: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Session(Base):
@@ -136,6 +144,18 @@ class Version(Base):
 
 Index("uq_versions_node_number", Version.node_id, Version.number, unique=True)
 Index("ix_nodes_owner_id_id", Node.owner_id, Node.id)
+
+
+class Thumbnail(Base):
+    """A client-made preview image of one version, sealed under the file's node key."""
+
+    __tablename__ = "thumbnails"
+
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[float] = mapped_column(Float)
 
 
 class Upload(Base):
@@ -295,3 +315,220 @@ class Job(Base):
     holder: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[float | None] = mapped_column(Float)
     last_run: Mapped[float | None] = mapped_column(Float)
+
+
+class RecoveryCode(Base):
+    """A one-time two-factor recovery code, stored hashed; deleted when used."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+
+
+class SupportCode(Base):
+    """A one-time support code a user reads out to staff; stored hashed, short-lived."""
+
+    __tablename__ = "support_codes"
+
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class AbuseReport(Base):
+    """A report of abuse or a copyright notice about a public link (never its key)."""
+
+    __tablename__ = "abuse_reports"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    link_id: Mapped[str] = mapped_column(ID, index=True)
+    owner_id: Mapped[str | None] = mapped_column(ID, index=True)
+    content_id: Mapped[str | None] = mapped_column(ID, index=True)
+    reporter_name: Mapped[str] = mapped_column(String(200))
+    reporter_email: Mapped[str] = mapped_column(String(254))
+    description: Mapped[str] = mapped_column(String(5000))
+    work: Mapped[str | None] = mapped_column(String(2000))
+    statements: Mapped[bool] = mapped_column(Boolean, default=False)
+    signature: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    scope: Mapped[str | None] = mapped_column(String(8))
+    handled_by: Mapped[str | None] = mapped_column(ID)
+    handled_at: Mapped[float | None] = mapped_column(Float)
+    restore_at: Mapped[float | None] = mapped_column(Float, index=True)
+    reporter_acted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LinkDisablement(Base):
+    """A link disabled after a report; ``lifted_at`` is set when access returns."""
+
+    __tablename__ = "link_disablements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    link_id: Mapped[str] = mapped_column(ID, index=True)
+    report_id: Mapped[str] = mapped_column(ID, index=True)
+    owner_id: Mapped[str] = mapped_column(ID, index=True)
+    disabled_at: Mapped[float] = mapped_column(Float)
+    lifted_at: Mapped[float | None] = mapped_column(Float)
+
+
+class AccountNotice(Base):
+    """Something the service tells an account's owner (a link disabled or restored)."""
+
+    __tablename__ = "account_notices"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    report_id: Mapped[str | None] = mapped_column(ID, index=True)
+    links: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class CounterNotice(Base):
+    """An owner's answer to a notice: the material was removed by mistake."""
+
+    __tablename__ = "counter_notices"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    notice_id: Mapped[str] = mapped_column(ID, unique=True)
+    report_id: Mapped[str] = mapped_column(ID, index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    statement: Mapped[str] = mapped_column(String(5000))
+    signature: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Strike(Base):
+    """One upheld notice against an account; the strike policy counts them in a window."""
+
+    __tablename__ = "strikes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    report_id: Mapped[str] = mapped_column(ID)
+    at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class StaffAudit(Base):
+    """What staff did: verified a support code, viewed an account, handled a report."""
+
+    __tablename__ = "staff_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    staff_id: Mapped[str] = mapped_column(ID, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str | None] = mapped_column(ID)
+    at: Mapped[float] = mapped_column(Float, index=True)
+
+
+# -- support tickets -------------------------------------------------------------------------
+# Support messages are not end-to-end encrypted (the customer is told so): they are the
+# only plaintext a customer hands the service, and they never hold a file's key or name.
+
+
+class SupportTicket(Base):
+    """A support request: from an account, or from an email address with no account."""
+
+    __tablename__ = "support_tickets"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    category: Mapped[str] = mapped_column(String(16), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(8), index=True)
+    priority: Mapped[str] = mapped_column(String(8))
+    assignee_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    token_hash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    merged_into: Mapped[str | None] = mapped_column(ID)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    first_response_at: Mapped[float | None] = mapped_column(Float)
+    solved_at: Mapped[float | None] = mapped_column(Float)
+
+
+class SupportMessage(Base):
+    """One message of a ticket: the customer's, a staff reply, or an internal note."""
+
+    __tablename__ = "support_messages"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(
+        ForeignKey("support_tickets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    author_id: Mapped[str | None] = mapped_column(ID)
+    author_email: Mapped[str] = mapped_column(String(254))
+    body: Mapped[str] = mapped_column(Text)
+    via: Mapped[str] = mapped_column(String(8))
+    mail_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class SupportAttachment(Base):
+    """A file sent with a message, kept in the database (size-limited)."""
+
+    __tablename__ = "support_attachments"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(
+        ForeignKey("support_tickets.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[str] = mapped_column(
+        ForeignKey("support_messages.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SupportAudit(Base):
+    """One change to a ticket, as it happened: who, what, when."""
+
+    __tablename__ = "support_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[str] = mapped_column(
+        ForeignKey("support_tickets.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[str | None] = mapped_column(ID)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(1000))
+    at: Mapped[float] = mapped_column(Float)
+
+
+class CannedReply(Base):
+    """A prepared answer staff insert into a reply."""
+
+    __tablename__ = "support_canned"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    title: Mapped[str] = mapped_column(String(100), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class SupportMailRef(Base):
+    """A Message-ID of a ticket's email, sent or received, for threading replies."""
+
+    __tablename__ = "support_mail_refs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mail_id: Mapped[str] = mapped_column(String(300), index=True)
+    ticket_id: Mapped[str] = mapped_column(
+        ForeignKey("support_tickets.id", ondelete="CASCADE"), index=True
+    )

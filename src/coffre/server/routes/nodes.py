@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from coffre.protocol import models as m
 from coffre.protocol.types import Id
 from coffre.server.deps import Caller, Ctx
-from coffre.server.services import tree
+from coffre.server.services import thumbnails, tree
 
 router = APIRouter(prefix="/v1", tags=["tree"])
 
@@ -95,6 +96,28 @@ def sign_version(ctx: Ctx, who: Caller, version_id: Id, body: m.VersionSignature
     """Replace a version's writer signature with the owner's own."""
     tree.sign_version(ctx, who, version_id, body.signature)
     return Response(status_code=204)
+
+
+@router.put("/versions/{version_id}/thumbnail", status_code=204)
+async def put_thumbnail(ctx: Ctx, who: Caller, version_id: Id, request: Request) -> Response:
+    """Store a version's sealed thumbnail (docs/crypto.md); needs write access to the file."""
+    sealed = await request.body()
+    await run_in_threadpool(thumbnails.put, ctx, who, version_id, sealed)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/versions/{version_id}/thumbnail",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def get_thumbnail(ctx: Ctx, who: Caller, version_id: Id) -> Response:
+    """A version's sealed thumbnail."""
+    return Response(
+        thumbnails.get(ctx, who, version_id),
+        media_type="application/octet-stream",
+        headers={"cache-control": "private, no-store"},
+    )
 
 
 @router.delete("/versions/{version_id}", status_code=204)

@@ -23,6 +23,7 @@ from coffre.errors import BadRequest, Conflict, NotFound, RateLimited, Unauthent
 from coffre.protocol import models as m
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
+from coffre.server.services import two_factor
 
 TOKEN_PREFIX = "cfs_"  # noqa: S105 - a prefix, not a secret
 _LAST_SEEN_GRANULARITY = 60.0
@@ -284,6 +285,7 @@ def signup(ctx: Context, req: m.SignupRequest, ip: str | None) -> m.LoginRespons
 
 def login(ctx: Context, req: m.LoginRequest, ip: str | None) -> m.LoginResponse:
     user_id = _verify(ctx, req.email, ip, req.auth_secret, "auth_hash")
+    two_factor.check_login(ctx, user_id, req.totp)  # only once the password checked out
     with ctx.db.write() as db:
         user = _user(db, user_id)
         db.execute(delete(t.LoginFailure).where(t.LoginFailure.scope == f"account:{req.email}"))

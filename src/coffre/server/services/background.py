@@ -4,8 +4,9 @@
 only these passes (then API processes can run with ``COFFRE_GC_INTERVAL=0``). However many
 processes share the database, a database lock (:mod:`coffre.server.db.locks`) lets one of
 them do a pass at a time; the others skip their turn. A pass collects expired uploads and
-deleted blobs, and recounts every account's storage used when the last recount is older
-than ``COFFRE_RECOUNT_INTERVAL``.
+deleted blobs, restores links whose abuse-report period ended (docs/abuse.md), and
+recounts every account's storage used when the last recount is older than
+``COFFRE_RECOUNT_INTERVAL``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from coffre.server.context import Context, now
 from coffre.server.db import locks
-from coffre.server.services import quotas, transfers
+from coffre.server.services import abuse, quotas, support_codes, transfers
 
 log = logging.getLogger("coffre.server")
 
@@ -28,6 +29,8 @@ class PassReport:
     blobs_deleted: int
     accounts_corrected: int | None
     """None when no recount was due."""
+    links_restored: int = 0
+    """Links disabled after a report whose period ended (docs/abuse.md)."""
 
 
 def run_pass(ctx: Context, *, recount: bool | None = None) -> PassReport | None:
@@ -38,6 +41,8 @@ def run_pass(ctx: Context, *, recount: bool | None = None) -> PassReport | None:
             log.debug("another process is running background work; skipping this pass")
             return None
         deleted = transfers.collect(ctx)
+        restored = abuse.restore_due(ctx)
+        support_codes.prune(ctx)
         corrected = None
         if recount is None:
             interval = ctx.settings.recount_interval
@@ -47,4 +52,4 @@ def run_pass(ctx: Context, *, recount: bool | None = None) -> PassReport | None:
             started = now()
             corrected = quotas.recount(ctx)
             locks.mark_run(ctx.db, RECOUNT, started)
-        return PassReport(deleted, corrected)
+        return PassReport(deleted, corrected, restored)

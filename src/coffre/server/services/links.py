@@ -21,7 +21,7 @@ from coffre.errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Quota
 from coffre.protocol import models as m
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
-from coffre.server.services import ratelimit
+from coffre.server.services import abuse, ratelimit
 from coffre.server.services.records import (
     Listing,
     in_rubbish,
@@ -79,6 +79,7 @@ def create(ctx: Context, who: Principal, req: m.LinkCreate) -> m.LinkInfo:
         raise BadRequest("invalid_request", "the expiry is in the past")
     with ctx.db.write() as db:
         node = owned_node(db, who, req.node_id)
+        abuse.check_sharing(ctx, db, who.user_id, node.id)
         if node.parent_id is None:
             raise BadRequest("root_immutable", "the root folder cannot be shared by a link")
         if in_rubbish(db, node):
@@ -136,6 +137,7 @@ def _usable(db: Session, link_id: str) -> t.Link:
         raise Gone("link_revoked", "this link was turned off by its owner")
     if link.expires_at is not None and link.expires_at <= now():
         raise Gone("link_expired", "this link has expired")
+    abuse.check_link(db, link.id)
     node = db.get(t.Node, link.node_id)
     if node is None or in_rubbish(db, node):
         raise Gone("link_unavailable", "what this link pointed to was deleted")
@@ -235,6 +237,18 @@ def chunk_source(
     return sources
 
 
+def transfer_used(db: Session, ctx: Context, user_id: str) -> int:
+    """Bytes the account's links served in the current rolling transfer window."""
+    hour = int(now()) // _HOUR
+    used = db.scalar(
+        select(func.coalesce(func.sum(t.TransferUsage.bytes), 0)).where(
+            t.TransferUsage.user_id == user_id,
+            t.TransferUsage.hour > hour - ctx.settings.transfer_window // _HOUR,
+        )
+    )
+    return int(used or 0)
+
+
 def charge(ctx: Context, link_id: str, nbytes: int, *, downloads: int) -> None:
     """Count bytes served through a link against its owner's transfer quota, and
     ``downloads`` more downloads (files whose first chunk is being served)."""
@@ -243,13 +257,7 @@ def charge(ctx: Context, link_id: str, nbytes: int, *, downloads: int) -> None:
     with ctx.db.write() as db:
         link = db.get_one(t.Link, link_id)
         lock_account(db, link.owner_id)  # one writer of the owner's counters at a time
-        used = db.scalar(
-            select(func.coalesce(func.sum(t.TransferUsage.bytes), 0)).where(
-                t.TransferUsage.user_id == link.owner_id,
-                t.TransferUsage.hour > hour - s.transfer_window // _HOUR,
-            )
-        )
-        if int(used or 0) + nbytes > s.transfer_quota:
+        if transfer_used(db, ctx, link.owner_id) + nbytes > s.transfer_quota:
             raise QuotaExceeded(
                 "transfer_quota_exceeded",
                 "the owner of this link has used up their transfer quota; try again later",

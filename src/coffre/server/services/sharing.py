@@ -21,6 +21,7 @@ from coffre.errors import BadRequest, Conflict, NotFound
 from coffre.protocol import models as m
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
+from coffre.server.services import abuse
 from coffre.server.services.records import (
     Listing,
     in_rubbish,
@@ -191,6 +192,7 @@ def share(ctx: Context, who: Principal, req: m.ShareCreate) -> m.ShareInfo:
     access = ShareAccess[req.access.upper()]
     with ctx.db.write() as db:
         folder = owned_node(db, who, req.folder_id)
+        abuse.check_sharing(ctx, db, who.user_id)
         if folder.kind != "folder" or folder.parent_id is None:
             raise BadRequest("not_a_folder", "only folders (not the root) can be shared")
         if in_rubbish(db, folder):

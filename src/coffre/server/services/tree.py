@@ -17,7 +17,7 @@ from coffre.errors import BadRequest, Conflict, NotFound, QuotaExceeded
 from coffre.protocol import models as m
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
-from coffre.server.services import events
+from coffre.server.services import events, links
 from coffre.server.services.records import (
     LISTING,
     Access,
@@ -473,4 +473,7 @@ def usage(ctx: Context, who: Principal) -> m.Usage:
             versions=versions_bytes,
             rubbish=rubbish_bytes,
             uploading=int(uploading or 0),
+            transfer_used=links.transfer_used(db, ctx, who.user_id),
+            transfer_quota=ctx.settings.transfer_quota,
+            transfer_window=ctx.settings.transfer_window,
         )

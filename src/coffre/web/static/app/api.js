@@ -140,6 +140,19 @@ export class Api {
   emptyRubbish() { return this.json("POST", "/v1/rubbish/empty", { idempotent: true }); }
   async versions(id) { return (await this.json("GET", `/v1/nodes/${id}/versions`)).versions; }
   deleteVersion(id) { return this.json("DELETE", `/v1/versions/${id}`); }
+  putThumbnail(versionId, sealed) {
+    return this.request("PUT", `/v1/versions/${versionId}/thumbnail`, { body: sealed });
+  }
+  /** A version's sealed thumbnail, or null if it has none. */
+  async getThumbnail(versionId) {
+    try {
+      const response = await this.request("GET", `/v1/versions/${versionId}/thumbnail`);
+      return new Uint8Array(await response.arrayBuffer());
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "thumbnail_not_found") return null;
+      throw error;
+    }
+  }
 
   // -- transfers ----------------------------------------------------------------------------------
   startUpload(request, signal) { return this.json("POST", "/v1/uploads", { json: request, signal }); }

@@ -10,6 +10,12 @@
 //   /shared                      folders shared with you and by you
 //   /shared/SHARE_ID[/FOLDER_ID] a folder someone shares with you, in the file manager
 //   /s/LINK_ID#KEY               a public link page, for anyone (no account needed)
+//   /abuse[?link=LINK_ID]        the form to report a link, for anyone
+//   /transparency                aggregate counts of reports and what was done, for anyone
+//   /support, /support/TICKET_ID support: the contact form (also without an account), tickets
+//   /staff, /staff/tickets/ID,   the staff desk: the ticket queue, a ticket, canned replies
+//   /staff/canned                (staff accounts with two-factor authentication only);
+//   /staff/accounts, /staff/abuse account facts (support codes) and abuse reports
 
 import { Api } from "./api.js";
 import { Drive } from "./drive.js";
@@ -22,10 +28,16 @@ import { renderFiles } from "./views/files.js";
 import { renderRubbish } from "./views/rubbish.js";
 import { renderAccount } from "./views/account.js";
 import { renderLink } from "./views/link.js";
+import { renderAbuse, renderTransparency } from "./views/abuse.js";
 import { renderLinks } from "./views/links.js";
 import { renderContacts } from "./views/contacts.js";
 import { renderShares } from "./views/shares.js";
 import { transferPanel } from "./views/transfers.js";
+import { renderSupport, renderTicket } from "./views/support.js";
+import { renderStaffCanned, renderStaffDesk, renderStaffTicket } from "./views/staff/desk.js";
+import { renderStaffAbuse } from "./views/staff/abuse.js";
+import { renderStaffAccounts } from "./views/staff/accounts.js";
+import { staffMe } from "./tickets.js";
 
 export const app = {
   api: new Api({ onUnauthenticated: () => signedOut("Your session has ended. Log in again.") }),
@@ -34,6 +46,7 @@ export const app = {
   drive: null,
   uploader: null,
   feed: null,
+  staff: false,
   navigate,
   signedIn,
   signOut,
@@ -87,13 +100,14 @@ async function signedIn(keys, sessionId) {
   await app.drive.load();
   app.feed = new LiveFeed(app.api, app.drive);
   await app.feed.start();
+  app.staff = await staffMe(app.api).then(() => true, () => false);
 }
 
 function forgetAll() {
   if (app.feed) app.feed.stop();
   session.forget();
   app.api.token = null;
-  Object.assign(app, { keys: null, sessionId: null, drive: null, uploader: null, feed: null });
+  Object.assign(app, { keys: null, sessionId: null, drive: null, uploader: null, feed: null, staff: false });
 }
 
 async function signOut() {
@@ -147,7 +161,9 @@ function shell(active) {
         navLink("/links", "Links", active === "links"),
         navLink("/contacts", "Contacts", active === "contacts"),
         navLink("/rubbish", "Rubbish bin", active === "rubbish"),
-        navLink("/account", "Account", active === "account"))),
+        navLink("/account", "Account", active === "account"),
+        navLink("/support", "Support", active === "support" || active === "ticket"),
+        app.staff ? navLink("/staff", "Staff desk", active.startsWith("staff")) : null)),
     main,
     transferPanel(),
   );
@@ -161,6 +177,8 @@ function route() {
   const path = location.pathname;
   let m;
   if (path.startsWith("/s/")) return { view: "link", linkId: decodeURIComponent(path.slice(3)) };
+  if (path === "/abuse") return { view: "abuse" };
+  if (path === "/transparency") return { view: "transparency" };
   if (["/login", "/signup", "/recover"].includes(path)) return { view: "auth", mode: path.slice(1) };
   if (path === "/" || path === "/files") return { view: "files", folderId: null };
   if ((m = path.match(/^\/files\/([0-9a-f]{32})$/))) return { view: "files", folderId: m[1] };
@@ -169,6 +187,13 @@ function route() {
   if (path === "/links") return { view: "links" };
   if (path === "/contacts") return { view: "contacts" };
   if (path === "/shared") return { view: "shared" };
+  if (path === "/support") return { view: "support" };
+  if ((m = path.match(/^\/support\/([0-9a-f]{32})$/))) return { view: "ticket", ticketId: m[1] };
+  if (path === "/staff") return { view: "staff" };
+  if ((m = path.match(/^\/staff\/tickets\/([0-9a-f]{32})$/))) return { view: "staff-ticket", ticketId: m[1] };
+  if (path === "/staff/canned") return { view: "staff-canned" };
+  if (path === "/staff/accounts") return { view: "staff-accounts" };
+  if (path === "/staff/abuse") return { view: "staff-abuse" };
   if ((m = path.match(/^\/shared\/([0-9a-f]{32})(?:\/([0-9a-f]{32}))?$/))) return { view: "share", shareId: m[1], folderId: m[2] || null };
   return { view: "notfound" };
 }
@@ -189,6 +214,11 @@ async function renderNow() {
     root.append(renderLink(r));
     return;
   }
+  if (r.view === "abuse" || r.view === "transparency") {
+    replace(root, h("div", { id: "notices", class: "notices" }));
+    root.append(r.view === "abuse" ? renderAbuse() : renderTransparency());
+    return;
+  }
   if (!app.keys) {
     const stored = session.saved();
     if (stored) {
@@ -201,6 +231,18 @@ async function renderNow() {
         if (r.view !== "auth") notifyError(error);
       }
     }
+  }
+  if ((r.view === "support" || r.view === "ticket") && !app.keys) {
+    // Support is open to anyone: a bare page, no account needed.
+    const main = h("main", { id: "main", tabindex: "-1", class: "content support-page" });
+    replace(root, h("div", { id: "notices", class: "notices" }),
+      h("header", { class: "topbar" },
+        h("a", { href: "/login", class: "brand", "data-link": "" }, iconImg("lock", "brand-icon"), " Coffre"),
+        h("a", { href: "/login", "data-link": "", class: "button" }, "Log in")),
+      main);
+    if (r.view === "support") await renderSupport(main, { signedIn: false });
+    else await renderTicket(main, { ticketId: r.ticketId, signedIn: false });
+    return;
   }
   if (r.view === "auth") {
     if (app.keys) return navigate("/files", { replace: true });
@@ -222,6 +264,13 @@ async function renderNow() {
   else if (r.view === "contacts") await renderContacts(main);
   else if (r.view === "shared") await renderShares(main);
   else if (r.view === "share") await renderShare(main, r.shareId, r.folderId);
+  else if (r.view === "support") await renderSupport(main, { signedIn: true });
+  else if (r.view === "ticket") await renderTicket(main, { ticketId: r.ticketId, signedIn: true });
+  else if (r.view === "staff") await renderStaffDesk(main);
+  else if (r.view === "staff-ticket") await renderStaffTicket(main, r.ticketId);
+  else if (r.view === "staff-canned") await renderStaffCanned(main);
+  else if (r.view === "staff-accounts") await renderStaffAccounts(main);
+  else if (r.view === "staff-abuse") await renderStaffAbuse(main);
 }
 
 /** A folder someone shares with this account, in the file manager. The share is opened

@@ -80,10 +80,19 @@ export async function signup(api, email, password) {
   return { response, keys: await openKeys(masterKey, response.keys) };
 }
 
-export async function login(api, email, password) {
+/** Log in. With two-factor authentication on, `totp` is the code; without one, the server
+ * asks for it and `askCode()` (a promise of the code, if given) is awaited for it. */
+export async function login(api, email, password, { totp = null, askCode = null } = {}) {
   const p = params((await api.prelogin(email)).kdf);
   const secrets = await ca.deriveLoginSecrets(password, p);
-  const response = await api.login({ email, auth_secret: secrets.authSecret, device: device() });
+  const request = { email, auth_secret: secrets.authSecret, device: device() };
+  let response;
+  try {
+    response = await api.login(totp ? { ...request, totp } : request);
+  } catch (error) {
+    if (error.code !== "two_factor_required" || totp || !askCode) throw error;
+    response = await api.login({ ...request, totp: await askCode() });
+  }
   const bundle = response.keys;
   if (!params(bundle.kdf).equals(p) || bundle.email !== normalizeEmail(email)) {
     throw new IntegrityError("account key bundle");

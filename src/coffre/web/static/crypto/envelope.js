@@ -31,6 +31,7 @@ export const Purpose = Object.freeze({
   VERSION: "version",
   LINK_KEY: "link-key",
   REQUEST_KEY: "request-key",
+  THUMBNAIL: "thumbnail",
 });
 
 const PURPOSES = new Set(Object.values(Purpose));

@@ -174,3 +174,20 @@ export async function openVersion(nodeKey, nodeId, versionId, sealed) {
     mediaType,
   });
 }
+
+// -- thumbnails --------------------------------------------------------------------------------
+
+export const THUMBNAIL_MAX_BYTES = 64 * 1024;
+
+/** A small preview image of one version, sealed under the file's node key and bound to the
+ * node and the version (src/coffre/crypto/nodes.py). */
+export function sealThumbnail(nodeKey, nodeId, versionId, image, { nonce } = {}) {
+  if (image.length > THUMBNAIL_MAX_BYTES) throw new RangeError(`thumbnails are at most ${THUMBNAIL_MAX_BYTES} bytes`);
+  return seal(nodeKey, Purpose.THUMBNAIL, concat(nodeId, versionId), image, nonce ? { nonce } : {});
+}
+
+export async function openThumbnail(nodeKey, nodeId, versionId, sealed) {
+  const image = await open(nodeKey, Purpose.THUMBNAIL, concat(nodeId, versionId), sealed, "thumbnail");
+  if (image.length > THUMBNAIL_MAX_BYTES) throw new IntegrityError("thumbnail");
+  return image;
+}

@@ -6,6 +6,7 @@ import * as session from "../session.js";
 import { encodeRecoveryKey } from "../../crypto/account.js";
 import { humanDate, humanSize } from "../format.js";
 import { confirmDialog, describe, h, notify, notifyError, replace } from "../ui.js";
+import { noticesSection, supportCodeSection, twoFactorSection } from "./security.js";
 
 function bar(id, label, used, total, note = null) {
   const percent = total ? Math.min(100, (100 * used) / total) : 0;
@@ -25,7 +26,8 @@ function usageSection(usage) {
     ["uploading", "Uploads in progress", "reserved by uploads not finished yet"],
   ];
   const transfer = usage.transfer_quota
-    ? bar("quota-transfer", "Transfer", usage.transfer_used || 0, usage.transfer_quota)
+    ? bar("quota-transfer", "Link transfer", usage.transfer_used || 0, usage.transfer_quota,
+      `What your public links served in the last ${Math.round((usage.transfer_window || 86400) / 3600)} hours; links rest when it is used up.`)
     : h("div", { class: "quota" }, h("div", { class: "quota-line" }, h("span", {}, "Transfer"), h("span", {}, "not limited on this server")));
   return h("section", { "aria-labelledby": "usage-title", class: "card" },
     h("h2", { id: "usage-title" }, "Storage"),
@@ -140,7 +142,10 @@ export async function renderAccount(main) {
         recoverySection(welcome),
         usageSection(usage),
         sessionsSection(sessions.sessions, draw),
-        passwordSection()));
+        passwordSection(),
+        twoFactorSection(),
+        supportCodeSection(),
+        noticesSection()));
   };
   await draw();
   main.focus({ preventScroll: true });

@@ -24,8 +24,13 @@ export function renderAuth(mode) {
   const status = h("p", { class: "status", role: "status", "aria-live": "polite" });
   const error = h("p", { class: "form-error", role: "alert", id: "auth-error" });
   const fields = [field("email", "Email", { type: "email", required: true, autocomplete: "username", spellcheck: "false" })];
+  let codeField = null;
   if (mode === "login") {
     fields.push(field("password", "Password", { type: "password", required: true, autocomplete: "current-password" }));
+    codeField = field("totp", "Two-factor code", { type: "text", inputmode: "numeric", autocomplete: "one-time-code", spellcheck: "false" },
+      "The six digits your authenticator app shows now, or one of your recovery codes.");
+    codeField.hidden = true;
+    fields.push(codeField);
   } else if (mode === "signup") {
     fields.push(
       field("password", "Password", { type: "password", required: true, minlength: 8, autocomplete: "new-password" },
@@ -43,9 +48,32 @@ export function renderAuth(mode) {
   const submit = h("button", { type: "submit", class: "button primary" }, text.button);
   const form = h("form", { class: "auth-form", "aria-describedby": "auth-error", novalidate: false }, fields, error, submit, status);
 
+  // With two-factor authentication on, the server asks for a code after the password: the
+  // code field appears and the login goes on when the form is sent again.
+  let waitingCode = null;
+  const codeInput = () => form.querySelector("#totp");
+  const askCode = () => new Promise((resolve) => {
+    codeField.hidden = false;
+    codeInput().required = true;
+    status.textContent = "Enter the code from your authenticator app.";
+    submit.disabled = false;
+    form.removeAttribute("aria-busy");
+    codeInput().focus();
+    waitingCode = resolve;
+  });
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
+    if (waitingCode) {
+      const resolve = waitingCode;
+      waitingCode = null;
+      submit.disabled = true;
+      form.setAttribute("aria-busy", "true");
+      status.textContent = "Checking the code…";
+      resolve(codeInput().value.trim());
+      return;
+    }
     const data = new FormData(form);
     const email = String(data.get("email")).trim();
     const password = String(data.get("password"));
@@ -59,7 +87,10 @@ export function renderAuth(mode) {
     status.textContent = text.busy;
     try {
       let result;
-      if (mode === "login") result = await session.login(app.api, email, password);
+      if (mode === "login") {
+        const totp = codeField.hidden ? null : codeInput().value.trim() || null;
+        result = await session.login(app.api, email, password, { totp, askCode });
+      }
       else if (mode === "signup") result = await session.signup(app.api, email, password);
       else result = await session.recover(app.api, email, String(data.get("recovery")), password);
       app.api.token = result.response.token;
@@ -73,7 +104,8 @@ export function renderAuth(mode) {
       status.textContent = "";
       submit.disabled = false;
       form.removeAttribute("aria-busy");
-      form.querySelector(mode === "recover" ? "#recovery" : "#password").focus();
+      if (codeField && !codeField.hidden) codeInput().select();
+      form.querySelector(mode === "recover" ? "#recovery" : codeField && !codeField.hidden ? "#totp" : "#password").focus();
     }
   });
 

@@ -4,6 +4,8 @@
 // and sharing. It shows one's own files, or a folder someone shares with this account (a
 // ShareDrive, at /shared/SHARE_ID/...), with the actions its access level allows.
 
+import { fromHex } from "../../crypto/bytes.js";
+import * as cn from "../../crypto/nodes.js";
 import { app } from "../main.js";
 import { Transfer, readVersion } from "../transfers.js";
 import { downloadFile as download, downloadFolder as downloadZip } from "../downloads.js";
@@ -268,43 +270,70 @@ function dropTarget(el, target) {
   });
 }
 
-// -- thumbnails (made here from the decrypted image, kept in memory for this tab) ----------------
+// -- thumbnails ----------------------------------------------------------------------------------
+//
+// Each image's thumbnail is made here from the decrypted image the first time it is shown,
+// then sealed under the file's node key, bound to its node and version (docs/crypto.md,
+// purpose "thumbnail"), and stored on the server, so other tabs and devices fetch a few KB
+// instead of the whole image. A stored thumbnail that fails its check is not shown.
 
 const thumbnails = new Map();
-const THUMBNAIL_MAX_BYTES = 16 * 1024 * 1024;
+const THUMBNAIL_SOURCE_MAX_BYTES = 16 * 1024 * 1024;
 let thumbQueue = Promise.resolve();
+
+async function storedThumbnail(api, entry, versionId) {
+  const sealed = await api.getThumbnail(versionId);
+  if (!sealed) return null;
+  const image = await cn.openThumbnail(entry.key, fromHex(entry.id), fromHex(versionId), sealed);
+  return new Blob([image], { type: "image/webp" });
+}
+
+async function makeThumbnail(api, entry, versionId) {
+  const blob = await readVersion(api, entry.record.version, entry.version);
+  const source = URL.createObjectURL(blob);
+  const image = new Image();
+  image.src = source;
+  try {
+    await image.decode();
+  } finally {
+    URL.revokeObjectURL(source);
+  }
+  const scale = Math.min(1, 240 / Math.max(image.naturalWidth, image.naturalHeight));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(image.naturalWidth * scale));
+  canvas.height = Math.max(1, Math.round(image.naturalHeight * scale));
+  canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+  const small = await new Promise((resolve) => canvas.toBlob(resolve, "image/webp", 0.8));
+  if (!small) return null;
+  const bytes = new Uint8Array(await small.arrayBuffer());
+  // Worth keeping only when smaller than the file itself (the server refuses it otherwise).
+  if (bytes.length <= cn.THUMBNAIL_MAX_BYTES && bytes.length < entry.size) {
+    const sealed = await cn.sealThumbnail(entry.key, fromHex(entry.id), fromHex(versionId), bytes);
+    api.putThumbnail(versionId, sealed).catch((error) => {
+      // A member with read access may not store one; it is made again next time.
+      console.info(`thumbnail of ${entry.name} not stored: ${error}`);
+    });
+  }
+  return small;
+}
 
 function thumbnail(entry, img) {
   const { api } = view.drive;
-  const id = entry.record.version.id;
-  if (thumbnails.has(id)) {
-    thumbnails.get(id).then((url) => { if (url) img.src = url; });
+  const versionId = entry.record.version.id;
+  if (thumbnails.has(versionId)) {
+    thumbnails.get(versionId).then((url) => { if (url) img.src = url; });
     return;
   }
   const made = (thumbQueue = thumbQueue.then(async () => {
     try {
-      const blob = await readVersion(api, entry.record.version, entry.version);
-      const source = URL.createObjectURL(blob);
-      const image = new Image();
-      image.src = source;
-      try {
-        await image.decode();
-      } finally {
-        URL.revokeObjectURL(source);
-      }
-      const scale = Math.min(1, 240 / Math.max(image.naturalWidth, image.naturalHeight));
-      const canvas = document.createElement("canvas");
-      canvas.width = Math.max(1, Math.round(image.naturalWidth * scale));
-      canvas.height = Math.max(1, Math.round(image.naturalHeight * scale));
-      canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
-      const small = await new Promise((resolve) => canvas.toBlob(resolve, "image/webp", 0.8));
+      const small = (await storedThumbnail(api, entry, versionId)) || (await makeThumbnail(api, entry, versionId));
       return small ? URL.createObjectURL(small) : null;
     } catch (error) {
       console.warn(`no thumbnail for ${entry.name}: ${error}`);
       return null;
     }
   }));
-  thumbnails.set(id, made);
+  thumbnails.set(versionId, made);
   made.then((url) => { if (url) img.src = url; });
 }
 
@@ -362,7 +391,7 @@ function gridView(entries) {
   return h("ul", { class: "grid", "aria-label": "Files and folders" }, entries.map((entry) => {
     const open = () => openEntry(entry);
     const picture = h("span", { class: "grid-icon", "aria-hidden": "true" }, iconImg(iconName(entry), "grid-icon-img"));
-    if (!entry.isFolder && previewKind(entry.version.mediaType, entry.name) === "image" && entry.size <= THUMBNAIL_MAX_BYTES) {
+    if (!entry.isFolder && previewKind(entry.version.mediaType, entry.name) === "image" && entry.size <= THUMBNAIL_SOURCE_MAX_BYTES) {
       const img = h("img", { alt: "", class: "thumbnail" });
       img.addEventListener("load", () => picture.replaceChildren(img));
       thumbnail(entry, img);

@@ -17,8 +17,15 @@ import { transferPanel } from "./transfers.js";
 
 const ID = /^[0-9a-f]{32}$/;
 
+/** "Report this link": to /abuse with the link's id, never its key (the part after #). */
+function reportLink() {
+  const linkId = location.pathname.slice(3);
+  if (!ID.test(linkId)) return null;
+  return h("p", { class: "report-link" }, h("a", { href: `/abuse?link=${linkId}`, "data-link": "", id: "report-link" }, "Report this link"));
+}
+
 function card(...children) {
-  return h("div", { class: "auth-card link-card" }, h("p", { class: "brand" }, iconImg("lock", "brand-icon"), " Coffre"), children);
+  return h("div", { class: "auth-card link-card" }, h("p", { class: "brand" }, iconImg("lock", "brand-icon"), " Coffre"), children, reportLink());
 }
 
 function problemPage(main, title, ...text) {
@@ -34,6 +41,9 @@ function apiProblem(main, error) {
     case "invalid_request":
       return problemPage(main, "This link does not exist",
         "No link has this address. Check that it was copied whole, or ask whoever sent it for a new one.");
+    case "link_disabled":
+      return problemPage(main, "This link was disabled after a report",
+        "Coffre disabled it after a report of abuse or copyright infringement. Its owner was told and may answer; it may work again later.");
     case "link_revoked":
       return problemPage(main, "This link was turned off", "Its owner revoked it: it no longer opens anything. Ask them for a new one.");
     case "link_expired":
