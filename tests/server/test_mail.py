@@ -142,6 +142,8 @@ def test_staff_notifications_go_to_the_staff_address_only_when_set(mail_ctx: Con
     [(_, msg)] = _outbox(staffed.settings)
     assert msg["To"] == STAFF and msg["Message-ID"] == message_id  # type: ignore[index]
     assert msg["Auto-Submitted"] == "auto-generated"  # type: ignore[index]
+    # An answer to the notice goes back to the staff, never into a ticket as the customer.
+    assert parseaddr(str(msg["Reply-To"]))[1] == STAFF  # type: ignore[index]
     # Whatever sends it: mail to the staff address is a notice no person wrote.
     outbox.send(staffed, f"Staff <{STAFF}>", "[Coffre #2] New ticket", "text", ticket_id="ab" * 16)
     notice = next(m for p, m in _outbox(staffed.settings) if m["Subject"].startswith("[Coffre"))  # type: ignore[index]

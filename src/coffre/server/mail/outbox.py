@@ -66,16 +66,17 @@ def send(
     return _queue(ctx.settings, msg)
 
 
-def notify_staff(
-    ctx: Context, subject: str, text: str, *, ticket_id: str | None = None
-) -> str | None:
-    """Tell the staff (``COFFRE_SUPPORT_STAFF_EMAIL``); None when no address is set."""
+def notify_staff(ctx: Context, subject: str, text: str) -> str | None:
+    """Tell the staff (``COFFRE_SUPPORT_STAFF_EMAIL``); None when no address is set.
+
+    The notice never carries the ticket's signed reply address: a staff member who answers
+    it by email writes to the staff list (``Reply-To``), not into the ticket as if they were
+    the customer. Staff answer customers in the staff desk."""
     to = ctx.settings.support_staff_email
     if not to:
         return None
-    msg = compose(
-        ctx.settings, to, subject, text, ticket_id=ticket_id, auto_submitted="auto-generated"
-    )
+    msg = compose(ctx.settings, to, subject, text, auto_submitted="auto-generated")
+    msg["Reply-To"] = to
     return _queue(ctx.settings, msg)
 
 

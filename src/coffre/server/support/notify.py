@@ -42,7 +42,7 @@ def _send(
     Message-ID with the ticket."""
     try:
         if to is None:
-            mail_id = outbox.notify_staff(ctx, subject_of(ticket), text, ticket_id=ticket.id)
+            mail_id = outbox.notify_staff(ctx, subject_of(ticket), text)
         else:
             mail_id = outbox.send(
                 ctx,
