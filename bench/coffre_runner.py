@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import profile
+from bench import peaks, profile
 from bench.memory import PeakRss
 from bench.procs import Timed, free_port, run_timed, service, tool
 
@@ -33,10 +33,16 @@ class Server:
     url: str
     data: Path
     process: subprocess.Popen[bytes]
+    env: Mapping[str, str] | None = None
 
     @property
     def pid(self) -> int:
         return self.process.pid
+
+    def collect(self) -> None:
+        """One garbage-collection pass (``coffre worker --once``, untimed): blobs of what
+        was deleted go, so that the disk does not fill up over many large runs."""
+        run_timed([tool("coffre"), "worker", "--once", "--data", str(self.data)], env=self.env)
 
 
 @contextlib.contextmanager
@@ -51,8 +57,11 @@ def server(work: Path, settings: Mapping[str, str] | None = None) -> Iterator[Se
     env = _clean_env(COFFRE_STORAGE_QUOTA=str(TIB), COFFRE_GC_INTERVAL="0", **(settings or {}))
     url = f"http://127.0.0.1:{port}"
     argv = [tool("coffre"), "serve", "--port", str(port), "--data", str(data)]
-    with service(argv, log=work / "server.log", ready_url=url + "/healthz", env=env) as proc:
-        yield Server(url, data, proc)
+    with (
+        service(argv, log=work / "server.log", ready_url=url + "/healthz", env=env) as proc,
+        peaks.watch(proc.pid, "server"),
+    ):
+        yield Server(url, data, proc, env)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,8 @@ class Cli:
         """Run ``coffre ARGS``; time it and measure both processes' peak memory."""
         with PeakRss(self.server.pid) as server_peak:
             timed: Timed = run_timed([tool("coffre"), *args], env=self.env, stdin=stdin)
+        peaks.note("client", timed.max_rss)
+        peaks.note("server", server_peak.bytes)
         return Measured(timed.seconds, timed.max_rss, server_peak.bytes, timed.stdout)
 
     def profiled(

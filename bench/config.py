@@ -17,6 +17,12 @@ class Config:
     small_count: int = 10_000
     small_bytes: int = 4096
     tree_nodes: int = 100_000
+    heavy_runs: int = 3
+    """Runs of the long benchmarks (ops, parallel): fewer, so that a full run stays short."""
+    ops_clients: int = 100
+    ops_seconds: float = 60.0
+    parallel_uploads: int = 8
+    parallel_bytes: int = GIB
     profile: bool = False
     results: Path = RESULTS
     tmp: Path = Path("/tmp")
@@ -31,11 +37,21 @@ class Config:
                 big_bytes=64 * MIB,
                 small_count=1_000,
                 tree_nodes=5_000,
+                heavy_runs=min(runs or 1, 2),
+                ops_clients=20,
+                ops_seconds=10.0,
+                parallel_bytes=64 * MIB,
                 profile=profile,
                 results=results,
                 tmp=tmp,
             )
-        return cls(runs=runs or 5, profile=profile, results=results, tmp=tmp)
+        return cls(
+            runs=runs or 5,
+            heavy_runs=min(runs or 3, 3),
+            profile=profile,
+            results=results,
+            tmp=tmp,
+        )
 
 
 def size_label(n: int) -> str:

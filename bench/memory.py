@@ -3,7 +3,7 @@
 A long-running process (the server) has its peak (VmHWM) reset before each transfer by
 writing 5 to /proc/PID/clear_refs, and read after it. Where that is refused, a thread
 polls the resident size (VmRSS) instead, which can miss a short spike between polls.
-A command run to completion gets its peak from the kernel at exit (procs.run_timed).
+A command run to completion gets its own VmHWM, polled while it runs (procs.run_timed).
 """
 
 from __future__ import annotations

@@ -43,9 +43,8 @@ def sink(work: Path, *, fsync: bool = True) -> Iterator[Sink]:
         yield Sink(url, folder, proc)
 
 
-def curl_put(target: Sink, path: Path) -> Timed:
+def curl_put(target: Sink, path: Path, *, name: str = "upload.bin") -> Timed:
     """``curl -T`` one file into the sink; the file is removed from the sink afterwards."""
-    name = "upload.bin"
     try:
         return run_timed(
             [
@@ -132,4 +131,9 @@ def rclone_version() -> str:
 
 def curl_version() -> str:
     out = subprocess.run(["curl", "--version"], capture_output=True, check=True, timeout=30)
+    return " ".join(out.stdout.decode().split()[:2])
+
+
+def openssl_version() -> str:
+    out = subprocess.run(["openssl", "version"], capture_output=True, check=True, timeout=30)
     return " ".join(out.stdout.decode().split()[:2])

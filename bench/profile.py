@@ -99,11 +99,22 @@ def attached(pid: int, out: Path, *, title: str) -> Iterator[Session]:
             _write(raw, out, session, f"py-spy record --pid {pid} (the coffre serve process)")
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _scrub(text: str) -> str:
+    """The same text without the paths of the machine it was taken on (the checkout, the
+    temporary folder): the summaries are kept with the results."""
+    return text.replace(str(REPO) + "/", "").replace(tempfile.gettempdir() + "/", "TMP/")
+
+
 def _short(path: str) -> str:
     for marker in ("site-packages/", "/src/", "/lib/python3"):
         if marker in path:
             return path.split(marker, 1)[1].removeprefix(".11/").removeprefix(".12/")
-    return path
+    if "/bin/" in path:
+        return "bin/" + path.rsplit("/", 1)[1]
+    return _scrub(path)
 
 
 def _func(frame: str) -> str:
@@ -167,7 +178,7 @@ def _write(raw: Path, out: Path, session: Session, command: str) -> None:
     busy = samples / (seconds * RATE) if seconds else 0.0
     lines = [
         f"# {session.title}",
-        f"# {command}",
+        f"# {_scrub(command)}",
         f"# {seconds:.2f} s under py-spy at {RATE} Hz; {samples} busy samples "
         f"(on average {busy:.2f} threads not idle; py-spy counts some waits as busy, "
         "they are marked [waiting] below)",

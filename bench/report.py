@@ -97,7 +97,7 @@ def _verdict(v: Verdict, metrics: dict[str, Metric]) -> str:
         wants.append(f"{'>=' if metric.higher_is_better else '<'} {v.target.limit:g} {metric.unit}")
     result = "met" if v.ok else "MISSED" if v.ok is False else "-"
     return (
-        f"  {metric.label:<34} {value:>18}  {base:<36} {ratio:>6} {spread:>11}"
+        f"  {metric.label:<44} {value:>18}  {base:<44} {ratio:>6} {spread:>11}"
         f"  {', '.join(wants) or '-':<12} {result}"
     )
 
@@ -129,7 +129,7 @@ def text(results: Results, meta: dict[str, Any]) -> str:
     lines += [
         "",
         "Targets (ratio: of the two medians, or maxima for memory; per run: the ratio in each run)",
-        f"  {'metric':<34} {'value':>18}  {'baseline':<36} {'ratio':>6} {'per run':>11}"
+        f"  {'metric':<44} {'value':>18}  {'baseline':<44} {'ratio':>6} {'per run':>11}"
         f"  {'target':<12} result",
     ]
     lines += [_verdict(v, results.metrics) for v in results.verdicts()]

@@ -116,6 +116,8 @@ class Results:
             paired: tuple[float, float] | None = None
             ok: bool | None = None
             base = self.metrics.get(target.baseline) if target.baseline else None
+            if target.baseline and base is None and target.limit is None:
+                continue  # the baseline's benchmark did not run
             if base is not None and base.values:
                 ratio = value / base.stat(target.stat)
                 pairs = [a / b for a, b in zip(metric.values, base.values, strict=False) if b]

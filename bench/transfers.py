@@ -7,13 +7,14 @@ checked against the source (size each run, content on the first).
 
 from __future__ import annotations
 
+import contextlib
 import filecmp
 import hashlib
 import shutil
 import sys
 from pathlib import Path
 
-from bench import data, peers
+from bench import data, nginx, peers
 from bench.coffre_runner import Cli, Measured, server
 from bench.config import MIB, Config, size_label
 from bench.stats import Results, Target
@@ -52,22 +53,38 @@ def big(cfg: Config, results: Results, work: Path) -> None:
         "big",
         f"{label} of os.urandom in one file, written just before the runs (in the page cache); "
         "stored chunks and rclone's files stay in the page cache too. coffre get and the "
-        "curl sink fsync what they write; rclone does not. Each run's file is deleted after "
-        "it (untimed).",
+        "curl sink fsync what they write; rclone does not; nginx serves the source file "
+        "to curl -o /dev/null (sendfile, nothing written). Each run's file is deleted after "
+        "it (untimed), and a file a quarter of the size goes up and down (untimed) to "
+        "compare peak memory.",
     )
+    # Memory must not grow with the file: compare with a file a quarter of the size, big
+    # enough that the transfer window is full for most of it (at a sixteenth of 1 GiB the
+    # client's peak is still climbing: 145 MiB at 64 MiB, 205 at 256 MiB, 225 at 1 GiB,
+    # 230 at 2 GiB).
+    small_size = max(MIB, size // 4)
+    small_source = work / "source-small" / "random.bin"
+    data.random_file(small_source, small_size)
     for key, baseline, ratio in (
-        ("big.put", "big.curl", 0.8),
+        ("big.put", "big.curl", 0.9),
         ("big.put", "big.rclone_in", 2.0),
         ("big.put", "big.curl_nofsync", None),
-        ("big.get", "big.rclone_out", 1.0),
+        ("big.put", "limits.dd_write", None),
+        ("big.get", "big.rclone_out", 1.2),
+        ("big.get", "big.nginx", None),
     ):
         results.target(Target(key, baseline, ratio=ratio))
     for key in ("big.put", "big.get"):
         for side in ("client", "server"):
-            results.target(Target(f"{key}.{side}_rss", limit=200, stat="max"))
+            results.target(
+                Target(f"{key}.{side}_rss", f"{key}_small.{side}_rss", ratio=1.25, stat="max")
+            )
     rclone = peers.Rclone(work)
     dest = work / "dest"
     got = dest / "random.bin"
+    web = contextlib.nullcontext() if nginx.binary() is None else nginx.serve(source_dir, work)
+    if nginx.binary() is None:
+        _log("[big] nginx is not installed: no loopback download baseline")
 
     def speed(key: str, label: str, seconds: float) -> float:
         value = size / seconds / 1e6
@@ -78,6 +95,7 @@ def big(cfg: Config, results: Results, work: Path) -> None:
         server(work) as srv,
         peers.sink(work) as sink,
         peers.sink(work, fsync=False) as sink_nofsync,
+        web as ngx,
     ):
         cli = Cli(srv, work / "home", "big@bench.invalid")
         cli.signup()
@@ -101,7 +119,21 @@ def big(cfg: Config, results: Results, work: Path) -> None:
             _check(got, size, digest if run == 0 else None)
             shutil.rmtree(dest)
             rclone.wipe()
+            if ngx is not None:
+                t = nginx.curl_get(ngx, source.name)
+                speed("big.nginx", "nginx (sendfile) → curl -o /dev/null", t.seconds)
             cli.remove(f"/big-{run}")
+
+            # Untimed: the same both ways with a file a quarter of the size, for memory.
+            small_label = size_label(small_size)
+            up = cli.run("put", "-q", str(small_source), f"/big-small-{run}")
+            _memory(results, "big.put_small", f"coffre put, {small_label}", up)
+            dest.mkdir()
+            down = cli.run("get", "-q", f"/big-small-{run}", str(got))
+            _memory(results, "big.get_small", f"coffre get, {small_label}", down)
+            shutil.rmtree(dest)
+            cli.remove(f"/big-small-{run}")
+            srv.collect()
             _log(f"[big] run {run + 1}/{cfg.runs}: put {put_speed:.0f}, get {get_speed:.0f} MB/s")
         if cfg.profile:
             out = cfg.results
@@ -131,8 +163,8 @@ def small(cfg: Config, results: Results, work: Path) -> None:
         "cache). coffre get fsyncs every file it writes; rclone does not. Each run starts "
         "from an empty account (the previous run's folder is deleted, untimed).",
     )
-    results.target(Target("small.put", "small.rclone_in", ratio=1.0))
-    results.target(Target("small.get", "small.rclone_out", ratio=1.0))
+    results.target(Target("small.put", "small.rclone_in", ratio=1.5))
+    results.target(Target("small.get", "small.rclone_out", ratio=1.5))
     rclone = peers.Rclone(work)
     dest = work / "dest"
 

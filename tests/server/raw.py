@@ -332,6 +332,7 @@ ROUTES: list[tuple[str, str, bool]] = [
     ("POST", "/v1/staff/tickets/{ref}/merge", True),
     ("GET", "/v1/staff/tickets/{ref}/audit", True),
     ("GET", "/v1/staff/tickets/{ref}/attachments/{attachment_id}", True),
+    ("GET", "/v1/staff/agents", True),
     ("GET", "/v1/staff/canned", True),
     ("POST", "/v1/staff/canned", True),
     ("PUT", "/v1/staff/canned/{canned_id}", True),

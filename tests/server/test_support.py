@@ -428,6 +428,10 @@ def test_assignment_is_to_staff_only(alice: Account, bob: Account, agent: Accoun
     assert ok(agent.raw("PATCH", path, json={"assignee_id": None}))["assignee_id"] is None
     details = [e["detail"] for e in ok(agent.raw("GET", f"{path}/audit"))["entries"]]
     assert f"nobody -> {agent.email}" in details and f"{agent.email} -> nobody" in details
+    # The agents to choose from: staff accounts only.
+    agents = ok(agent.raw("GET", "/v1/staff/agents"))["agents"]
+    assert {a["email"] for a in agents} == {agent.email}
+    assert agents[0] == {"id": agent.user_id, "email": agent.email, "role": "agent"}
 
 
 def test_merge(alice: Account, agent: Account) -> None:

@@ -125,6 +125,8 @@ def test_a_ticket_answered_in_the_staff_desk(
 
         dpage.get_by_label("Priority").select_option("high")
         dpage.locator(".audit").get_by_text("priority: normal -> high").wait_for()
+        dpage.get_by_label("Assign to").select_option(label=f"{agent_email} (agent)")
+        dpage.locator(".audit").get_by_text(f"nobody -> {agent_email}").wait_for()
         dpage.get_by_label("Message").fill("Internal: the card was charged twice on the 3rd.")
         dpage.get_by_role("button", name="Add internal note").click()
         note = dpage.locator(".message-note").first

@@ -131,6 +131,16 @@ class DeskView(DeskSummary):
     )
 
 
+class Agent(Model):
+    id: Id
+    email: Email
+    role: Literal["agent", "admin"]
+
+
+class AgentList(Model):
+    agents: list[Agent]
+
+
 class DeskList(Model):
     tickets: list[DeskSummary]
 

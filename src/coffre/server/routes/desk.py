@@ -43,6 +43,12 @@ def queue(
     )
 
 
+@router.get("/v1/staff/agents")
+def agents(ctx: Ctx, who: StaffCaller) -> tm.AgentList:
+    """The staff accounts tickets can be assigned to."""
+    return desk.agents(ctx)
+
+
 @router.get("/v1/staff/tickets/{ref}")
 def view(ctx: Ctx, who: StaffCaller, ref: TicketRef) -> tm.DeskView:
     """A ticket, its notes, and its customer's account facts."""

@@ -130,6 +130,17 @@ def view(ctx: Context, who: Principal, ref: str) -> tm.DeskView:
     return answer
 
 
+def agents(ctx: Context) -> tm.AgentList:
+    """Every staff account, to assign tickets to."""
+    with ctx.db.read() as db:
+        rows = db.execute(
+            select(t.User.id, t.User.email, t.User.role)
+            .where(t.User.role.in_(staff.STAFF_ROLES))
+            .order_by(t.User.email)
+        ).all()
+    return tm.AgentList(agents=[tm.Agent(id=r.id, email=r.email, role=r.role) for r in rows])
+
+
 def _staff_email(db: Session, who: Principal) -> str:
     return _email(db, who.user_id) or "staff"
 

@@ -54,6 +54,7 @@ export const attachmentPath = (id, attachmentId) => `/v1/support/tickets/${id}/a
 
 // -- the staff desk -------------------------------------------------------------------------------
 export const queue = async (api, query) => (await api.json("GET", "/v1/staff/tickets", { query })).tickets;
+export const deskAgents = async (api) => (await api.json("GET", "/v1/staff/agents")).agents;
 export const deskShow = (api, id) => api.json("GET", `/v1/staff/tickets/${id}`);
 export const deskReply = (api, id, body) => api.json("POST", `/v1/staff/tickets/${id}/replies`, { json: body });
 export const deskNote = (api, id, body) => api.json("POST", `/v1/staff/tickets/${id}/notes`, { json: body });

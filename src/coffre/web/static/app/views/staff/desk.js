@@ -166,11 +166,27 @@ function controls(ticket, refresh) {
   } }, h("label", { for: "merge-into" }, "Merge into"), into, h("button", { type: "submit", class: "button" }, "Merge"));
   return h("div", { class: "toolbar ticket-controls" },
     h("div", { class: "toolbar-group" }, stateLabel, state, priorityLabel, priority, categoryLabel, category,
-      h("span", {}, `Assignee: ${ticket.assignee || "nobody"}`),
+      assigneeSelect(ticket, change),
       ticket.assignee_id === hex(app.keys.userId)
         ? h("button", { type: "button", class: "button", onclick: () => change({ assignee_id: null }) }, "Unassign")
         : h("button", { type: "button", class: "button", onclick: () => change({ assignee_id: hex(app.keys.userId) }) }, "Assign to me")),
     ticket.merged_into ? null : merge);
+}
+
+/** "Assign to": nobody, or any staff account (the list arrives after the page is drawn). */
+function assigneeSelect(ticket, change) {
+  const current = ticket.assignee_id || "";
+  const select = h("select", { id: "desk-assign", name: "assignee" },
+    h("option", { value: "" }, "Nobody"),
+    current ? h("option", { value: current, selected: true }, ticket.assignee || current) : null);
+  tickets.deskAgents(app.api).then((agents) => {
+    for (const agent of agents) {
+      if (agent.id === current) continue;
+      select.append(h("option", { value: agent.id }, `${agent.email} (${agent.role})`));
+    }
+  }).catch(notifyError);
+  select.addEventListener("change", () => change({ assignee_id: select.value || null }));
+  return h("span", { class: "field-inline" }, h("label", { for: "desk-assign" }, "Assign to"), select);
 }
 
 async function composer(ticket, refresh) {
