@@ -53,4 +53,7 @@ def serve(host: str | None, port: int | None, data: Path | None, access_log: boo
         forwarded_allow_ips=settings.trusted_proxies or None,
         log_level="info",
         timeout_graceful_shutdown=5,
+        # Longer than clients keep idle connections (the Python client: 4 s), so a client
+        # never writes a request to a connection the server has just closed.
+        timeout_keep_alive=30,
     )

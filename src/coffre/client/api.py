@@ -50,6 +50,10 @@ def _retriable(response: httpx.Response, idempotent: bool) -> bool:
         return False
 
 
+KEEPALIVE_EXPIRY = 4.0
+"""Seconds an idle connection is kept for reuse: less than uvicorn's default keep-alive (5 s)."""
+
+
 class Api:
     def __init__(
         self,
@@ -65,7 +69,14 @@ class Api:
         self.token = token
         self.link_auth: bytes | None = None
         self.retry_for = retry_for
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        # An idle connection is dropped before a server would close it (uvicorn's default is
+        # 5 s; coffre serve's 30 s): a request written to a connection the server is closing
+        # fails, and a POST cannot be retried safely.
+        limits = httpx.Limits(
+            max_connections=connections,
+            max_keepalive_connections=connections,
+            keepalive_expiry=KEEPALIVE_EXPIRY,
+        )
         if transport is None:
             # Without TCP_NODELAY, a request's last partial segment waits for the server's
             # delayed ACK (about 40 ms): every chunk PUT would stall that long.
