@@ -9,9 +9,9 @@ COFFRE_DEBUG=1 to see one).
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-import traceback
 
 # httpx imports its own command-line tool (click, rich, pygments) when it can: a tenth of
 # a second at every start of ours for nothing. A None entry makes that import fail, and
@@ -21,17 +21,74 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 import click  # noqa: E402
 
 from coffre import __version__  # noqa: E402
-from coffre.cli import account, admin, files, links, server, sharing, transfer  # noqa: E402
-from coffre.cli import mail as mail_cli  # noqa: E402
-from coffre.cli import support as support_cli  # noqa: E402
-from coffre.cli import two_factor as two_factor_cli  # noqa: E402
 from coffre.cli.context import CliContext  # noqa: E402
 from coffre.errors import CoffreError  # noqa: E402
 
 INTERNAL_ERROR = 70
 
+COMMANDS = {
+    "signup": "account:signup",
+    "login": "account:login",
+    "logout": "account:logout",
+    "whoami": "account:whoami",
+    "passwd": "account:passwd",
+    "recovery-key": "account:recovery_key",
+    "recover": "account:recover",
+    "sessions": "account:sessions",
+    "2fa": "two_factor:group",
+    "support": "support:group",
+    "ls": "files:ls",
+    "tree": "files:tree",
+    "find": "files:find",
+    "du": "files:du",
+    "df": "files:df",
+    "mkdir": "files:mkdir",
+    "put": "transfer:put",
+    "get": "transfer:get",
+    "cat": "transfer:cat",
+    "mv": "files:mv",
+    "cp": "files:cp",
+    "rm": "files:rm",
+    "rubbish": "files:rubbish",
+    "versions": "files:versions",
+    "link": "links:link",
+    "contacts": "sharing:contacts",
+    "share": "sharing:share",
+    "shares": "sharing:shares",
+    "serve": "server:serve",
+    "worker": "admin:worker",
+    "db": "admin:db",
+    "admin": "admin:admin",
+    "mail": "mail:mail",
+}
+"""Every command, as ``MODULE:ATTRIBUTE`` in ``coffre.cli``: imported when it is run or
+listed, so that ``coffre login`` does not pay for importing the server's or the support
+desk's modules (start-up is most of a login's time beyond Argon2id)."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (:data:`COMMANDS`)."""
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(f"coffre.cli.{module}"), attribute)
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--server",
     envvar="COFFRE_SERVER",
@@ -47,44 +104,6 @@ def cli(ctx: click.Context, server: str | None) -> None:
     The session and keys are kept in COFFRE_HOME (default: the user's config folder).
     """
     ctx.obj = CliContext(server)
-
-
-for command in (
-    account.signup,
-    account.login,
-    account.logout,
-    account.whoami,
-    account.passwd,
-    account.recovery_key,
-    account.recover,
-    account.sessions,
-    two_factor_cli.group,
-    support_cli.group,
-    files.ls,
-    files.tree,
-    files.find,
-    files.du,
-    files.df,
-    files.mkdir,
-    transfer.put,
-    transfer.get,
-    transfer.cat,
-    files.mv,
-    files.cp,
-    files.rm,
-    files.rubbish,
-    files.versions,
-    links.link,
-    sharing.contacts,
-    sharing.share,
-    sharing.shares,
-    server.serve,
-    admin.worker,
-    admin.db,
-    admin.admin,
-    mail_cli.mail,
-):
-    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as exc:
         if os.environ.get("COFFRE_DEBUG"):
+            import traceback
+
             traceback.print_exc()
         click.echo(f"coffre: internal error: {type(exc).__name__}: {exc}", err=True)
         return INTERNAL_ERROR
