@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.authenticator import Authenticator
 from tests.e2e.conftest import PASSWORD, Cli, Server, free_port
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
@@ -110,6 +111,18 @@ class Web:
         page.get_by_role("button", name="Log in").click()
         page.get_by_role("heading", name="My files").wait_for()
 
+    def login_with_code(self, email: str, device: Authenticator) -> None:
+        """Log in an account with 2FA on: the code field appears once the password checked
+        out."""
+        page = self.page
+        self.goto("/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_label("Two-factor code").fill(device.code())
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("heading", name="My files").wait_for()
+
     def files(self) -> None:
         self.page.get_by_role("link", name="Files", exact=True).click()
         self.page.get_by_role("heading", name="My files").wait_for()
@@ -192,3 +205,16 @@ def cli_user(tmp_path: Path, server: Server) -> Callable[[], tuple[Cli, str]]:
         return client, email
 
     return make
+
+
+def staff_agent(
+    server: Server, cli_user: Callable[[], tuple[Cli, str]]
+) -> tuple[str, Authenticator]:
+    """A staff agent: an account made with the CLI, 2FA turned on with ``coffre 2fa
+    enable``, the role given by ``coffre admin staff add``."""
+    from tests.e2e.test_two_factor_cli import enable_2fa
+
+    cli, email = cli_user()
+    device, _ = enable_2fa(cli, email)
+    cli.run("admin", "staff", "add", email, "--role", "agent", "--data", str(server.data))
+    return email, device

@@ -14,29 +14,7 @@ from coffre.client import account, two_factor
 from coffre.client.api import Api
 from tests.authenticator import Authenticator
 from tests.e2e.conftest import PASSWORD, Cli, Server
-from tests.e2e.test_two_factor_cli import enable_2fa
-from tests.web.conftest import Web, new_email, playwright_sync, visitor
-
-
-def _staff(server: Server, cli_user: Callable[[], tuple[Cli, str]]) -> tuple[str, Authenticator]:
-    """A staff agent: an account made with the CLI, 2FA turned on with ``coffre 2fa
-    enable``, the role given by ``coffre admin staff add``."""
-    cli, email = cli_user()
-    device, _ = enable_2fa(cli, email)
-    cli.run("admin", "staff", "add", email, "--role", "agent", "--data", str(server.data))
-    return email, device
-
-
-def _login_with_code(w: Web, email: str, device: Authenticator) -> None:
-    """Log in in the browser: the code field appears once the password checked out."""
-    page = w.page
-    w.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_label("Two-factor code").fill(device.code())
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="My files").wait_for()
+from tests.web.conftest import Web, new_email, playwright_sync, staff_agent, visitor
 
 
 def test_an_abuse_report_disables_a_link(
@@ -76,9 +54,9 @@ def test_an_abuse_report_disables_a_link(
         v.page.get_by_role("heading", name="Thank you: your report was received").wait_for()
         assert not [s for s in sent if key in s]  # the key never left the browser
 
-        email, device = _staff(server, cli_user)
+        email, device = staff_agent(server, cli_user)
         with visitor(browser, server) as desk:
-            _login_with_code(desk, email, device)
+            desk.login_with_code(email, device)
             desk.page.get_by_role("link", name="Staff desk").click()
             desk.page.get_by_role("link", name="Abuse").click()
             desk.page.get_by_role("heading", name="Abuse reports").wait_for()
@@ -123,9 +101,9 @@ def test_two_factor_in_the_account_page_and_at_login(
     page.get_by_role("button", name="Make a support code").click()
     code = page.locator("#support-code").text_content() or ""
     assert re.fullmatch(r"\d{3}-\d{3}-\d{3}", code)
-    staff_email, staff_device = _staff(server, cli_user)
+    staff_email, staff_device = staff_agent(server, cli_user)
     with visitor(browser, server) as desk:
-        _login_with_code(desk, staff_email, staff_device)
+        desk.login_with_code(staff_email, staff_device)
         desk.goto("/staff/accounts")
         desk.page.get_by_label("Support code the caller reads out").fill(code)
         desk.page.get_by_role("button", name="Open the account's facts").click()

@@ -5,13 +5,11 @@ shown as text: markup and script in it stay inert in the desk."""
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.authenticator import Authenticator
-from tests.e2e.conftest import COFFRE, PASSWORD, Cli, Server
-from tests.web.conftest import Web, playwright_sync, visitor
+from tests.e2e.conftest import Cli, Server
+from tests.web.conftest import Web, playwright_sync, staff_agent, visitor
 from tests.web.test_files import download
 
 ATTACK = (
@@ -19,37 +17,6 @@ ATTACK = (
     "<script>window.__xss = 2</script>\n"
     '<a href="javascript:window.__xss = 3">click</a>'
 )
-
-
-def _agent(server: Server, cli_user: Callable[[], tuple[Cli, str]]) -> tuple[str, Authenticator]:
-    """An account made staff with ``coffre admin staff add`` and with 2FA turned on by
-    ``coffre 2fa enable``."""
-    cli, email = cli_user()
-    cli.run("admin", "staff", "add", email, "--role", "agent", "--data", str(server.data))
-    with subprocess.Popen(
-        [COFFRE, "2fa", "enable"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=cli.environ(),
-    ) as process:
-        assert process.stdout is not None
-        secret = process.stdout.readline().decode().rsplit(" ", 1)[-1].strip()
-        device = Authenticator.from_b32(secret)
-        process.communicate((device.code() + "\n").encode(), timeout=60)
-    assert process.returncode == 0
-    return email, device
-
-
-def _login_with_code(web: Web, email: str, device: Authenticator) -> None:
-    page = web.page
-    web.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_label("Two-factor code").fill(device.code())
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="My files").wait_for()
 
 
 def test_a_ticket_answered_in_the_staff_desk(
@@ -83,9 +50,9 @@ def test_a_ticket_answered_in_the_staff_desk(
     assert page.locator(".message-body").first.inner_text() == ATTACK
     web.shot("support-ticket")
 
-    agent_email, device = _agent(server, cli_user)
+    agent_email, device = staff_agent(server, cli_user)
     with visitor(browser, server) as desk:
-        _login_with_code(desk, agent_email, device)
+        desk.login_with_code(agent_email, device)
         dpage = desk.page
         dpage.get_by_role("link", name="Staff desk").click()
         dpage.get_by_role("heading", name="Tickets").wait_for()

@@ -98,18 +98,23 @@ def normalize_password(password: str) -> bytes:
     return unicodedata.normalize("NFC", password).encode()
 
 
-def derive_login_secrets(
-    password: str, params: KdfParams, *, floor: KdfParams | None = None
-) -> LoginSecrets:
-    """Stretch ``password`` and derive the auth secret and key-encryption key."""
+def stretch(password: str, params: KdfParams, *, floor: KdfParams | None = None) -> bytes:
+    """Argon2id of the normalised ``password`` with ``params``, refused below ``floor`` (A2)."""
     params.check(floor)
-    stretched = p.argon2id(
+    return p.argon2id(
         normalize_password(password),
         params.salt,
         time_cost=params.time_cost,
         memory_kib=params.memory_kib,
         lanes=params.lanes,
     )
+
+
+def derive_login_secrets(
+    password: str, params: KdfParams, *, floor: KdfParams | None = None
+) -> LoginSecrets:
+    """Stretch ``password`` and derive the auth secret and key-encryption key."""
+    stretched = stretch(password, params, floor=floor)
     encoded = params.encode()
     return LoginSecrets(
         auth_secret=p.hkdf(stretched, b"coffre/v1 auth\x00" + encoded, 32),

@@ -27,7 +27,7 @@ import base64
 import binascii
 
 from coffre.crypto import _primitives as p
-from coffre.crypto.account import KdfParams, normalize_password
+from coffre.crypto.account import KdfParams, stretch
 from coffre.crypto.envelope import Purpose, open_, seal
 from coffre.crypto.nodes import Kind
 from coffre.errors import IntegrityError, UsageError
@@ -57,14 +57,7 @@ def decode_key(text: str) -> bytes:
 
 def password_key(password: str, params: KdfParams, *, floor: KdfParams | None = None) -> bytes:
     """The link key of a password link."""
-    params.check(floor)
-    stretched = p.argon2id(
-        normalize_password(password),
-        params.salt,
-        time_cost=params.time_cost,
-        memory_kib=params.memory_kib,
-        lanes=params.lanes,
-    )
+    stretched = stretch(password, params, floor=floor)
     return p.hkdf(stretched, b"coffre/v1 link-password\x00" + params.encode(), 32)
 
 

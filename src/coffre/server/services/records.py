@@ -229,6 +229,16 @@ def access_to(db: Session, who: Principal, node: t.Node) -> Access | None:
     return None
 
 
+def visible_version(db: Session, who: Principal, version_id: str) -> tuple[t.Version, t.Node]:
+    """A version and its file, if the caller can see the file; a 404 otherwise (saying
+    nothing of whether it exists). What the caller may do with it is node_access's."""
+    version = db.get(t.Version, version_id)
+    node = db.get(t.Node, version.node_id) if version is not None else None
+    if version is None or node is None or access_to(db, who, node) is None:
+        raise NotFound("version_not_found", "no such version")
+    return version, node
+
+
 def node_access(
     db: Session, who: Principal, node_id: str, need: Access = Access.READ, *, lock: bool = False
 ) -> t.Node:

@@ -16,16 +16,13 @@ from coffre.crypto.nodes import THUMBNAIL_MAX_BYTES
 from coffre.errors import NotFound, PayloadTooLarge
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
-from coffre.server.services.records import Access, access_to, node_access
+from coffre.server.services.records import Access, node_access, visible_version
 
 MAX_SEALED_BYTES = THUMBNAIL_MAX_BYTES + OVERHEAD
 
 
 def _version(db: Session, who: Principal, version_id: str, need: Access) -> t.Version:
-    version = db.get(t.Version, version_id)
-    node = db.get(t.Node, version.node_id) if version is not None else None
-    if version is None or node is None or access_to(db, who, node) is None:
-        raise NotFound("version_not_found", "no such version")
+    version, node = visible_version(db, who, version_id)
     node_access(db, who, node.id, need)
     return version
 

@@ -37,6 +37,7 @@ from coffre.server.services.records import (
     lock_trees,
     node_access,
     node_record,
+    visible_version,
 )
 
 TAG = 16
@@ -391,10 +392,7 @@ class ChunkSource:
 
 def chunk_source(ctx: Context, who: Principal, version_id: str) -> ChunkSource:
     with ctx.db.read() as db:
-        version = db.get(t.Version, version_id)
-        node = db.get(t.Node, version.node_id) if version is not None else None
-        if version is None or node is None or access_to(db, who, node) is None:
-            raise NotFound("version_not_found", "no such version")
+        version, _ = visible_version(db, who, version_id)
         content = db.get_one(t.Content, version.content_id)
         return ChunkSource(content.id, content.chunk_count, content.inline, content.size)
 

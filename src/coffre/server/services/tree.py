@@ -35,6 +35,7 @@ from coffre.server.services.records import (
     node_records,
     owned_node,
     version_record,
+    visible_version,
 )
 
 PAGE_LIMIT = 50_000
@@ -303,10 +304,7 @@ def versions(ctx: Context, who: Principal, node_id: str) -> m.VersionList:
 def delete_version(ctx: Context, who: Principal, version_id: str) -> None:
     with ctx.db.write() as db:
         lock_trees(db, [db.scalar(select(t.Version.node_id).where(t.Version.id == version_id))])
-        version = db.get(t.Version, version_id)
-        node = db.get(t.Node, version.node_id) if version is not None else None
-        if version is None or node is None or access_to(db, who, node) is None:
-            raise NotFound("version_not_found", "no such version")
+        version, node = visible_version(db, who, version_id)
         node = node_access(db, who, node.id, Access.FULL, lock=True)
         owner = node.owner_id
         if node.version_count <= 1:
@@ -332,10 +330,7 @@ def delete_version(ctx: Context, who: Principal, version_id: str) -> None:
 def sign_version(ctx: Context, who: Principal, version_id: str, signature: bytes) -> None:
     """The owner vouches for a version someone else wrote (before taking their write away)."""
     with ctx.db.write() as db:
-        version = db.get(t.Version, version_id)
-        node = db.get(t.Node, version.node_id) if version is not None else None
-        if version is None or node is None or access_to(db, who, node) is None:
-            raise NotFound("version_not_found", "no such version")
+        version, node = visible_version(db, who, version_id)
         node_access(db, who, node.id, Access.OWNER)
         version.author_id = who.user_id
         version.signature = signature

@@ -112,15 +112,21 @@ def status(ctx: Context, who: Principal) -> w.TwoFactorStatus:
     return w.TwoFactorStatus(enabled=on, recovery_codes_left=int(left or 0))
 
 
+def _without_two_factor(db: Session, user_id: str) -> t.User:
+    """The caller's account, locked, refused if it has 2FA on already."""
+    user = lock_account(db, user_id)
+    if user is None:
+        raise Unauthenticated("invalid_session", "not signed in")
+    if user.totp_secret is not None:
+        raise Conflict("two_factor_enabled", "two-factor authentication is already on")
+    return user
+
+
 def begin(ctx: Context, who: Principal) -> w.TwoFactorBegin:
     """A new secret to enrol; 2FA is on once a code of it is confirmed."""
     secret = totp.new_secret()
     with ctx.db.write() as db:
-        user = lock_account(db, who.user_id)
-        if user is None:
-            raise Unauthenticated("invalid_session", "not signed in")
-        if user.totp_secret is not None:
-            raise Conflict("two_factor_enabled", "two-factor authentication is already on")
+        user = _without_two_factor(db, who.user_id)
         user.totp_pending = secret
         email = user.email
     return w.TwoFactorBegin(secret=totp.b32(secret), uri=totp.uri(secret, email))
@@ -130,11 +136,7 @@ def confirm(ctx: Context, who: Principal, code: str) -> w.TwoFactorEnabled:
     _check_rate(ctx, who.user_id)
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
     with ctx.db.write() as db:
-        user = lock_account(db, who.user_id)
-        if user is None:
-            raise Unauthenticated("invalid_session", "not signed in")
-        if user.totp_secret is not None:
-            raise Conflict("two_factor_enabled", "two-factor authentication is already on")
+        user = _without_two_factor(db, who.user_id)
         if user.totp_pending is None:
             raise BadRequest("two_factor_not_started", "begin enrolment first")
         step = totp.match(user.totp_pending, _normalise(code))

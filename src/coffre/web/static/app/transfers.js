@@ -125,7 +125,8 @@ export class Transfer {
   }
 }
 
-async function readSlice(file, start, end) {
+/** Bytes `start` to `end` of a File, or a LocalError saying it could not be read. */
+export async function readSlice(file, start, end) {
   try {
     return new Uint8Array(await file.slice(start, end).arrayBuffer());
   } catch {

@@ -91,14 +91,19 @@ export function normalizePassword(password) {
   return utf8(password.normalize("NFC"));
 }
 
-/** Stretch `password` and derive {authSecret, kek}. */
-export async function deriveLoginSecrets(password, params, { floor = null } = {}) {
+/** Argon2id of the normalised `password` with `params`, refused below `floor` (A2). */
+export function stretch(password, params, { floor = null } = {}) {
   params.check(floor);
-  const stretched = await p.argon2id(normalizePassword(password), params.salt, {
+  return p.argon2id(normalizePassword(password), params.salt, {
     timeCost: params.timeCost,
     memoryKib: params.memoryKib,
     lanes: params.lanes,
   });
+}
+
+/** Stretch `password` and derive {authSecret, kek}. */
+export async function deriveLoginSecrets(password, params, { floor = null } = {}) {
+  const stretched = await stretch(password, params, { floor });
   const encoded = params.encode();
   const [authSecret, kek] = await Promise.all([
     p.hkdf(stretched, concat(utf8("coffre/v1 auth\x00"), encoded), 32),

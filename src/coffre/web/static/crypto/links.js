@@ -10,7 +10,7 @@
 
 import { IntegrityError, UsageError } from "../errors.js";
 import { b64, concat, fromB64, u8, utf8 } from "./bytes.js";
-import { normalizePassword } from "./account.js";
+import { stretch } from "./account.js";
 import { Purpose, open, seal } from "./envelope.js";
 import * as p from "./primitives.js";
 
@@ -33,12 +33,7 @@ export function decodeKey(text) {
 
 /** The link key of a password link. */
 export async function passwordKey(password, params, { floor = null } = {}) {
-  params.check(floor);
-  const stretched = await p.argon2id(normalizePassword(password), params.salt, {
-    timeCost: params.timeCost,
-    memoryKib: params.memoryKib,
-    lanes: params.lanes,
-  });
+  const stretched = await stretch(password, params, { floor });
   return p.hkdf(stretched, concat(utf8("coffre/v1 link-password\x00"), params.encode()), 32);
 }
 

@@ -13,17 +13,10 @@ import * as cl from "../../crypto/links.js";
 import * as cn from "../../crypto/nodes.js";
 import * as cs from "../../crypto/stream.js";
 import { guessType, humanSize } from "../format.js";
+import { readSlice } from "../transfers.js";
 import { describe, h, replace } from "../ui.js";
 
 const RANGE_BYTES = 4 << 20; // chunks per PUT, as the CLI sends them
-
-async function readSlice(file, start, end) {
-  try {
-    return new Uint8Array(await file.slice(start, end).arrayBuffer());
-  } catch {
-    throw new LocalError(`${file.name}: the file could not be read (was it changed or moved?)`);
-  }
-}
 
 /** Encrypt `file` for the request's owner and upload it; `progress(bytes)` as it goes. */
 async function sendFile(reader, publicKey, pub, file, progress) {

@@ -26,9 +26,11 @@ const FACTS = [
   ["sharing_suspended", "Sharing suspended", (v) => (v ? "yes" : "no")],
 ];
 
-export function factsList(facts) {
-  return h("dl", { class: "facts", id: "account-facts" },
-    FACTS.filter(([key]) => key in facts).map(([key, label, format]) => [h("dt", {}, label), h("dd", { dataset: { key } }, format(facts[key]))]));
+/** The account facts as a list; `omit` leaves some out, `id` names the list. */
+export function factsList(facts, { omit = [], id = "account-facts" } = {}) {
+  return h("dl", { class: "facts", id },
+    FACTS.filter(([key]) => key in facts && !omit.includes(key))
+      .map(([key, label, format]) => [h("dt", {}, label), h("dd", { dataset: { key } }, format(facts[key]))]));
 }
 
 export async function renderStaffAccounts(main) {

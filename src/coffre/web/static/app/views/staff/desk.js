@@ -9,10 +9,11 @@
 
 import { app, navigate } from "../../main.js";
 import { hex } from "../../../crypto/bytes.js";
-import { humanDate, humanSize } from "../../format.js";
+import { humanDate } from "../../format.js";
 import * as tickets from "../../tickets.js";
 import { confirmDialog, describe, h, notify, notifyError, replace } from "../../ui.js";
 import { messageList } from "../support.js";
+import { factsList } from "./accounts.js";
 
 const NO_CONTENT = "Coffre staff can never see file names, contents or keys: the server has none. " +
   "These are the only facts about the account there are to see.";
@@ -106,20 +107,6 @@ export async function renderStaffDesk(main) {
 
 // -- one ticket -----------------------------------------------------------------------------------
 
-const FACTS = [
-  ["email", "Email", (v) => v],
-  ["plan", "Plan", (v) => v],
-  ["storage_used", "Storage used", (v) => humanSize(v)],
-  ["storage_quota", "Storage quota", (v) => humanSize(v)],
-  ["transfer_used", "Link transfer used", (v) => humanSize(v)],
-  ["transfer_quota", "Link transfer quota", (v) => humanSize(v)],
-  ["sessions", "Sessions", (v) => String(v)],
-  ["created", "Signed up", (v) => humanDate(v * 1000)],
-  ["two_factor", "Two-factor authentication", (v) => (v ? "on" : "off")],
-  ["strikes", "Abuse strikes", (v) => String(v)],
-  ["sharing_suspended", "Sharing suspended", (v) => (v ? "yes" : "no")],
-];
-
 function accountPanel(ticket) {
   const panel = h("aside", { class: "card account-facts", "aria-labelledby": "facts-title" },
     h("h2", { id: "facts-title" }, "Customer's account"),
@@ -129,7 +116,8 @@ function accountPanel(ticket) {
     return panel;
   }
   const facts = ticket.account;
-  panel.append(h("dl", { class: "facts" }, FACTS.filter(([key]) => key in facts).map(([key, label, format]) => [h("dt", {}, label), h("dd", {}, format(facts[key]))])));
+  // The ticket's customer: who they are is the ticket's; their id and role are not shown.
+  panel.append(factsList(facts, { omit: ["user_id", "role"], id: null }));
   return panel;
 }
 
