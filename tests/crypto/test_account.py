@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from coffre.crypto import _primitives as p
 from coffre.crypto import account as ca
 from coffre.crypto.identity import Identity, check_own_identity, verify_published
 from coffre.errors import DowngradeError, IntegrityError, UsageError
@@ -96,6 +97,20 @@ def test_identity_keys_and_published_statement() -> None:
     with pytest.raises(IntegrityError):
         verify_published(bytes(forged), user)
     assert "hidden" in repr(identity)
+
+
+def test_an_identity_signs_alike_with_its_signing_key_kept_loaded() -> None:
+    identity = Identity.generate(os.urandom(16))
+    first = identity.sign(b"label\x00", b"message")
+    assert identity.sign(b"label\x00", b"message") == first  # Ed25519 is deterministic
+    assert first == p.ed25519_sign(identity.ed25519_private, b"label\x00message")
+    p.ed25519_verify(identity.public.ed25519, first, b"label\x00message")
+    with pytest.raises(p.AuthenticationFailed):
+        p.ed25519_verify(identity.public.ed25519, first, b"label\x00messages")
+    # The loaded key is no part of the identity's value, nor shown.
+    again = Identity(identity.user_id, identity.x25519_private, identity.ed25519_private)
+    assert again == identity and hash(again) == hash(identity)
+    assert "hidden" in repr(p.Ed25519Signer(identity.ed25519_private))
 
 
 def test_fingerprint_is_stable_and_readable() -> None:

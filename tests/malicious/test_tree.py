@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from coffre.cli.files import long_row
+from coffre.client import listing
 from coffre.client.drive import Entry
 from coffre.crypto import _primitives as p
 from coffre.crypto import nodes as cn
@@ -24,6 +25,7 @@ from coffre.crypto import stream as cs
 from coffre.crypto.envelope import HEADER_SIZE
 from coffre.errors import BadRequest, IntegrityError
 from coffre.server.db import tables as t
+from coffre.server.services.records import Listing
 from tests.malicious.conftest import CHUNK, Template, Victim, stock
 from tests.malicious.harness import Exchange, flip, flip_b64
 
@@ -245,6 +247,29 @@ def _lie_in_listings(body: Any, _x: Exchange) -> Any:
     return body
 
 
+def _listing_row(body: dict[str, Any]) -> tuple[Any, ...]:
+    """A NodeRecord's fields in the order of the server's listing query (records.LISTING)."""
+    node = tuple(body[k] for k in ("id", "parent_id", "kind", "key", "meta", "name_tag"))
+    node += tuple(body[k] for k in ("created", "updated", "trashed", "versions", "author"))
+    version = body["version"] or dict.fromkeys(("id", "number", "envelope", "header"))
+    fields = ("id", "number", "envelope", "header", "created", "size", "chunk_size")
+    return (
+        *node,
+        body["signature"],
+        *(version.get(k) for k in (*fields, "chunk_count", "author", "signature")),
+    )
+
+
+def _lie_in_binary_listing(data: bytes, _x: Exchange) -> bytes:
+    """The same lies in a page of the binary listing (application/x-coffre-nodes)."""
+    rows = []
+    for node in listing.decode(data):
+        body = node.record().model_dump()
+        _lie_about(body)
+        rows.append(_listing_row(body))
+    return Listing(rows, listing.page_cursor(data)).binary()
+
+
 def check_true_facts(victim: Victim, tree: Tree, entries: dict[str, Entry]) -> None:
     """Sizes, times and types are those the uploader sealed, and the download is whole."""
     big, a = entries["big.bin"], entries["a.txt"]
@@ -263,11 +288,14 @@ def check_true_facts(victim: Victim, tree: Tree, entries: dict[str, Entry]) -> N
 
 def test_a8_sizes_times_and_counts_rewritten_on_the_wire(victim: Victim, tree: Tree) -> None:
     """Every record says size 17, one chunk of 1 MiB, version 99 of 42, dated 1970."""
-    for path in (r"/v1/nodes/\w+/children", r"/v1/nodes", r"/v1/nodes/\w+"):
+    for path in (r"/v1/nodes/\w+/children", r"/v1/nodes/\w+"):
         victim.server.on_json("GET", path, _lie_in_listings)
+    victim.server.on_bytes("GET", r"/v1/nodes", _lie_in_binary_listing)
     check_true_facts(victim, tree, {e.name: e for e in victim.drive.children(tree.docs)})
     whole = victim.drive.tree()
     check_true_facts(victim, tree, {e.name: e for e in whole.listing(whole.entries[tree.docs.id])})
+    listed = whole.entries[tree.big.id].record
+    assert listed is not None and listed.version is not None and listed.version.size == 17
     found = victim.drive.resolve("/Docs/big.bin")
     assert found.record is not None and found.record.version is not None
     assert found.record.version.size == 17  # the lie arrived...

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 
 import pytest
+from fastapi import FastAPI
 
 from coffre.client.api import Api
 from coffre.client.inprocess import InProcessTransport
@@ -14,6 +15,9 @@ from coffre.errors import BadRequest, Conflict, NotFound, Unauthenticated
 from coffre.protocol import models as m
 from coffre.server.app import create_app
 from coffre.server.config import Settings
+from coffre.server.context import Context
+from coffre.server.db import tables as t
+from coffre.server.services import accounts
 from tests.server.conftest import MakeAccount
 from tests.server.raw import Account, kdf, sealed, signup_request, wire
 
@@ -342,3 +346,41 @@ def test_accounts_are_independent(make_account: MakeAccount) -> None:
         one.api.revoke_session(two.session_id)
     assert caught.value.code == "session_not_found"
     assert two.api.account().user_id == two.user_id
+
+
+def _age_session(app: FastAPI, session_id: str, seconds: float) -> float:
+    """Move the session's last_seen_at back; the time it now says."""
+    ctx: Context = app.state.ctx
+    with ctx.db.write() as db:
+        session = db.get_one(t.Session, session_id)
+        session.last_seen_at -= seconds
+        return session.last_seen_at
+
+
+def test_a_request_notes_when_the_session_was_last_seen(app: FastAPI, alice: Account) -> None:
+    """About once a minute: an older last_seen_at is brought up to date by a request."""
+    old = _age_session(app, alice.session_id, 3600)
+    alice.api.account()
+    (listed,) = alice.api.sessions().sessions
+    assert listed.last_seen > old + 3000
+
+
+def test_noting_last_seen_never_waits_for_writers(app: FastAPI, alice: Account) -> None:
+    """With another writer of the process at work, a request goes on and leaves the note to
+    a later one (on PostgreSQL there is no such wait to avoid: it writes the row)."""
+    ctx: Context = app.state.ctx
+    old = _age_session(app, alice.session_id, 3600)
+    with ctx.db.write_if_free() as busy:
+        # Our own bookkeeping write holds the process's writer lock, as any writer would.
+        if ctx.db.is_sqlite:
+            assert busy is not None
+            with ctx.db.write_if_free() as skipped:
+                assert skipped is None
+            principal = accounts.authenticate(ctx, alice.api.token or "")
+            assert principal.session_id == alice.session_id
+    with ctx.db.read() as db:
+        seen = db.get_one(t.Session, alice.session_id).last_seen_at
+    assert seen == old or not ctx.db.is_sqlite  # not noted while the lock was taken...
+    alice.api.account()
+    (listed,) = alice.api.sessions().sessions
+    assert listed.last_seen > old + 3000  # ...and noted by the next request

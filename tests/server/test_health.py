@@ -51,3 +51,23 @@ def test_unknown_route_is_a_json_404(make_api: Callable[..., Api]) -> None:
 
 def test_wrong_method_is_a_json_405(make_api: Callable[..., Api]) -> None:
     assert_error(make_api().http.delete("/healthz"), 405, "method_not_allowed")
+
+
+def test_routes_answering_json_they_build_keep_their_documented_models(
+    make_api: Callable[..., Api],
+) -> None:
+    """The hot routes write their models to JSON themselves (coffre.server.answer); the
+    schema still names what they answer, and with which status."""
+    schema = json.loads(make_api().http.get("/openapi.json").content)
+    paths = schema["paths"]
+
+    def model(path: str, method: str, status: str) -> str:
+        content = paths[path][method]["responses"][status]["content"]
+        ref: str = content["application/json"]["schema"]["$ref"]
+        return ref.rsplit("/", 1)[1]
+
+    assert model("/v1/nodes", "post", "201") == "NodeRecord"
+    assert model("/v1/nodes/{node_id}", "get", "200") == "NodeRecord"
+    assert model("/v1/nodes/{node_id}", "patch", "200") == "NodeRecord"
+    assert model("/v1/nodes/{node_id}/children", "get", "200") == "NodeList"
+    assert model("/v1/events", "get", "200") == "EventList"

@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """The console script's entry point."""
+    from coffre.cli.allocator import keep_freed_buffers
+
+    keep_freed_buffers()
     sys.exit(main())
 
 

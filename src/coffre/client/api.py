@@ -21,6 +21,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from coffre import __version__
+from coffre.client import listing
 from coffre.errors import (
     ConnectionFailed,
     IntegrityError,
@@ -121,6 +122,7 @@ class Api:
         params: dict[str, Any] | None = None,
         idempotent: bool | None = None,
         timeout: float | None = None,
+        accept: str | None = None,
     ) -> httpx.Response:
         retry = method in ("GET", "PUT", "DELETE", "HEAD") if idempotent is None else idempotent
         deadline = time.monotonic() + self.retry_for
@@ -134,7 +136,7 @@ class Api:
                     json=json,
                     content=content,
                     params=params,
-                    headers=self._headers(),
+                    headers=self._headers() | ({"accept": accept} if accept else {}),
                     **extra,
                 )
             except httpx.TransportError as exc:
@@ -231,18 +233,9 @@ class Api:
         params = {"name_tag": name_tag} if name_tag else None
         return self._call(m.NodeList, "GET", f"/v1/nodes/{node_id}/children", params=params).nodes
 
-    def all_nodes(self, page: int = 10_000) -> list[m.NodeRecord]:
-        nodes: list[m.NodeRecord] = []
-        cursor: str | None = None
-        while True:
-            params: dict[str, Any] = {"limit": page}
-            if cursor:
-                params["after"] = cursor
-            result = self._call(m.NodeList, "GET", "/v1/nodes", params=params)
-            nodes += result.nodes
-            if not result.cursor:
-                return nodes
-            cursor = result.cursor
+    def all_nodes(self, page: int = listing.PAGE) -> listing.NodeListing:
+        """Every node of the account, through the binary listing (records built when read)."""
+        return listing.NodeListing(node for batch in listing.pages(self, page) for node in batch)
 
     def mkdir(self, req: m.NewNode) -> m.NodeRecord:
         return self._call(m.NodeRecord, "POST", "/v1/nodes", req)

@@ -8,12 +8,14 @@ types shown to users come only out of envelopes (A8).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from coffre.client import listing
 from coffre.client.account import AccountKeys
 from coffre.client.api import Api
+from coffre.client.listing import ListedNode
 from coffre.crypto import account as ca
 from coffre.crypto import nodes as cn
 from coffre.crypto import shares as cs
@@ -113,7 +115,59 @@ def open_record(parent: Entry, record: m.NodeRecord) -> Entry:
     )
 
 
+class ListedEntry(Entry):
+    """An entry opened from the binary listing (:func:`open_listed`): its ``record`` is built
+    from the listed node when first read, since most commands never read it and building a
+    hundred thousand NodeRecords costs more than opening them."""
+
+    __slots__ = ("_node",)
+
+    def __init__(
+        self,
+        node: ListedNode,
+        parent_id: str,
+        name: str,
+        key: bytes,
+        version: cn.VersionInfo | None,
+    ) -> None:
+        # Entry.__init__ would set ``record``; left unset, its first read reaches __getattr__.
+        self._node = node
+        self.id = node.id
+        self.parent_id = parent_id
+        self.kind = node.kind
+        self.name = name
+        self.key = key
+        self.version = version
+        self.trashed = node.trashed is not None
+        self.shared = False
+
+    def __getattr__(self, name: str) -> m.NodeRecord:
+        if name != "record":
+            raise AttributeError(name)
+        self.record = self._node.record()
+        return self.record
+
+
+def open_listed(parent: Entry, node: ListedNode) -> Entry:
+    """:func:`open_record` for a node of the binary listing: the same envelopes opened under
+    the same ids, with the raw ids the listing carries."""
+    kind = cn.Kind.FILE if node.is_file else cn.Kind.FOLDER
+    node_id, parent_id = node.raw_id, bytes.fromhex(parent.id)
+    key = cn.unwrap_node_key(parent.key, node_id, parent_id, kind, node.key)
+    if not node.meta:
+        raise IntegrityError("file or folder name")
+    name = cn.open_meta(key, node_id, parent_id, kind, node.meta)
+    version = None
+    if kind == cn.Kind.FILE:
+        version_id = node.raw_version_id
+        if version_id is None:
+            raise IntegrityError("file version")
+        version = cn.open_version(key, node_id, version_id, node.envelope)
+    return ListedEntry(node, parent.id, name, key, version)
+
+
 Opener = Callable[[Entry, m.NodeRecord], Entry]
+ListedOpener = Callable[[Entry, ListedNode], Entry]
 
 
 def build_tree(root: Entry, records: list[m.NodeRecord], opener: Opener = open_record) -> Tree:
@@ -134,6 +188,48 @@ def build_tree(root: Entry, records: list[m.NodeRecord], opener: Opener = open_r
                 frontier.append(kid)
         tree.children[folder.id] = kids
     return tree
+
+
+def grow_tree(root: Entry, pages: Iterable[list[ListedNode]], opener: ListedOpener) -> Tree:
+    """:func:`build_tree` for the binary listing, opening each page as it comes: a node opens
+    as soon as its folder has (the listing is in id order, so a child may come first, and
+    waits for it). Nodes not reachable from ``root`` are left out."""
+    tree = Tree(root, {root.id: root}, {root.id: []})
+    folders = {bytes.fromhex(root.id): root}
+    waiting: dict[bytes, list[ListedNode]] = {}
+    for page in pages:
+        for node in page:
+            parent_id = node.raw_parent
+            if parent_id is None:
+                continue  # the root, which the caller opened
+            folder = folders.get(parent_id)
+            if folder is None:
+                waiting.setdefault(parent_id, []).append(node)
+            else:
+                _open_below(tree, folders, waiting, folder, node, opener)
+    return tree
+
+
+def _open_below(
+    tree: Tree,
+    folders: dict[bytes, Entry],
+    waiting: dict[bytes, list[ListedNode]],
+    folder: Entry,
+    node: ListedNode,
+    opener: ListedOpener,
+) -> None:
+    """Open ``node`` in ``folder``, and whatever was waiting for it, depth first."""
+    stack = [(folder, node)]
+    while stack:
+        folder, node = stack.pop()
+        kid = opener(folder, node)
+        kid.trashed = kid.trashed or folder.trashed
+        tree.entries[kid.id] = kid
+        tree.children[folder.id].append(kid)
+        if kid.is_folder:
+            tree.children[kid.id] = []
+            folders[node.raw_id] = kid
+            stack.extend((kid, child) for child in waiting.pop(node.raw_id, ()))
 
 
 class Writers(Protocol):
@@ -173,6 +269,17 @@ class Drive:
         entry.shared = parent.shared or record.id in self.shared_roots()
         if entry.shared and parent.shared:
             self.writer_check().check(parent, record)
+        return entry
+
+    def open_listed(self, parent: Entry, node: ListedNode) -> Entry:
+        """:meth:`open` for a node of the binary listing. One's own records outside shared
+        folders open on the fast path; the rest (received files, what writers wrote in
+        shared folders) take :meth:`open` with the node's full record."""
+        received = node.received_from()
+        if parent.shared or (received is not None and received != self.keys.user_id.hex()):
+            return self.open(parent, node.record())
+        entry = open_listed(parent, node)
+        entry.shared = entry.id in self.shared_roots()
         return entry
 
     def requests(self) -> dict[str, m.LinkInfo]:
@@ -250,7 +357,7 @@ class Drive:
 
     def tree(self) -> Tree:
         """Every node of the account, opened from the root down (rubbish included)."""
-        return build_tree(self.root(), self.api.all_nodes(), self.open)
+        return grow_tree(self.root(), listing.pages(self.api), self.open_listed)
 
     # -- making and changing --------------------------------------------------------------
 

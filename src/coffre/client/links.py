@@ -14,9 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from coffre.client.api import Api, LinkApi
-from coffre.client.download import RANGE_BYTES
 from coffre.client.drive import KIND, Drive, Entry, Tree, build_tree
-from coffre.client.upload import media_type
+from coffre.client.upload import RANGE_BYTES, media_type
 from coffre.crypto import account as ca
 from coffre.crypto import links as cl
 from coffre.crypto import nodes as cn

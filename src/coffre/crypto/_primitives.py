@@ -130,8 +130,24 @@ def ed25519_public(private: bytes) -> bytes:
     return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
+class Ed25519Signer:
+    """An Ed25519 private key loaded once, for many signatures: loading a key from its raw
+    bytes (a scalar multiplication) costs as much as the signature itself."""
+
+    __slots__ = ("_key",)
+
+    def __init__(self, private: bytes) -> None:
+        self._key = Ed25519PrivateKey.from_private_bytes(private)
+
+    def __repr__(self) -> str:
+        return "Ed25519Signer(<private key hidden>)"
+
+    def sign(self, message: bytes) -> bytes:
+        return self._key.sign(message)
+
+
 def ed25519_sign(private: bytes, message: bytes) -> bytes:
-    return Ed25519PrivateKey.from_private_bytes(private).sign(message)
+    return Ed25519Signer(private).sign(message)
 
 
 def ed25519_verify(public: bytes, signature: bytes, message: bytes) -> None:

@@ -14,7 +14,7 @@ a valid signature, and matches the private keys it has just decrypted (SECURITY.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from coffre.crypto import _primitives as p
 from coffre.crypto.envelope import Purpose, open_, seal
@@ -48,6 +48,9 @@ class Identity:
     user_id: bytes
     x25519_private: bytes
     ed25519_private: bytes
+    _signer: p.Ed25519Signer | None = field(default=None, init=False, compare=False)
+    """The signing key, loaded at the first signature and kept: an upload of many files
+    signs two statements per file."""
 
     def __repr__(self) -> str:
         return f"Identity(user_id={self.user_id.hex()}, <private keys hidden>)"
@@ -65,7 +68,12 @@ class Identity:
         )
 
     def sign(self, label: bytes, message: bytes) -> bytes:
-        return p.ed25519_sign(self.ed25519_private, label + message)
+        signer = self._signer
+        if signer is None:
+            # Two threads may both load it: the same key either way.
+            signer = p.Ed25519Signer(self.ed25519_private)
+            object.__setattr__(self, "_signer", signer)
+        return signer.sign(label + message)
 
     def publish(self) -> bytes:
         statement = self.public.statement()

@@ -9,6 +9,7 @@ never shown to users as a file's own dates (those come out of envelopes).
 
 from __future__ import annotations
 
+import struct
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -206,6 +207,31 @@ class NodeRecord(Model):
 class NodeList(Model):
     nodes: list[NodeRecord]
     cursor: str | None = Field(default=None, description="pass as ?after= for the next page")
+
+
+# -- the binary node listing (docs/api.md, "GET /v1/nodes") ---------------------------------
+# The same records as NodeList, for clients that list a whole account: no JSON, no base64,
+# ids as their 16 raw bytes. Everything little-endian.
+
+NODES_MEDIA_TYPE = "application/x-coffre-nodes"
+NODES_MAGIC = b"CFN1"
+NODES_PAGE = struct.Struct("<4sIB16s")
+"""magic, record count, 1 if a cursor follows (else 0), the cursor (zeros when none)"""
+NODE_FIXED = struct.Struct("<B16s16s16s16sdddIHHH")
+"""flags, id, parent id, name tag, author (zeros when absent), created, updated, trashed
+(0 when not), versions, then the lengths of key, meta and signature (0 when absent)"""
+NODE_VERSION_FIXED = struct.Struct(NODE_FIXED.format + "16s16sIdQIIHHH")
+"""a node with its current version: NODE_FIXED, then the version's id, author (zeros when
+absent), number, created, size, chunk size, chunk count, and the lengths of its envelope,
+header and signature"""
+NODE_FILE = 0x01  # a file (else a folder)
+NODE_PARENT = 0x02
+NODE_NAME_TAG = 0x04
+NODE_TRASHED = 0x08
+NODE_AUTHOR = 0x10
+NODE_VERSION = 0x20  # NODE_VERSION_FIXED, and the version's bytes after the node's
+NODE_META = 0x40
+NODE_VERSION_AUTHOR = 0x80
 
 
 class NewNode(Model):

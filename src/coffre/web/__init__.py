@@ -61,6 +61,9 @@ SECURITY_HEADERS = {
     "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
 
+_ENCODED = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+_NAMES = frozenset(k for k, _ in _ENCODED)
+
 PAGES = (
     "/",
     "/files",
@@ -99,13 +102,8 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (k, v)
-                    for k, v in message.get("headers", [])
-                    if k.decode("latin-1").lower() not in SECURITY_HEADERS
-                ]
-                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
-                message = {**message, "headers": headers}
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _NAMES]
+                message = {**message, "headers": headers + _ENCODED}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

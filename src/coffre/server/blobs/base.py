@@ -43,6 +43,13 @@ class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` durably under ``key``, replacing any earlier blob atomically."""
 
+    def store(self, key: str, data: bytes | bytearray) -> None:
+        """Like :meth:`put`, but the blob may be durable only after :meth:`sync` of its
+        content: for the chunks of one request, synced together before it is answered."""
+
+    def sync(self, content_id: str) -> None:
+        """Make every blob stored for ``content_id`` so far durable."""
+
     def get(self, key: str) -> bytes:
         """The blob's bytes; :class:`KeyError` if there is none."""
 

@@ -22,6 +22,12 @@ class FallbackBlobStore:
     def put(self, key: str, data: bytes) -> None:
         self.primary.put(key, data)
 
+    def store(self, key: str, data: bytes | bytearray) -> None:
+        self.primary.store(key, data)
+
+    def sync(self, content_id: str) -> None:
+        self.primary.sync(content_id)
+
     def get(self, key: str) -> bytes:
         try:
             return self.primary.get(key)

@@ -1,7 +1,10 @@
 """Blobs as files in a local folder: ``ROOT/ab/CONTENT_ID/INDEX``.
 
 A put writes a temporary file beside the target, fsyncs it and renames it into place,
-so a crash leaves either the old state or the whole new blob, never a torn one.
+so a crash leaves either the old state or the whole new blob, never a torn one; then it
+fsyncs the folder, so that the rename itself survives a crash. An upload's chunks are
+stored without that last step and their folder synced once per request (:meth:`store`,
+:meth:`sync`).
 """
 
 from __future__ import annotations
@@ -9,16 +12,26 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
 from coffre.server.blobs.base import Presigned
 
 
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class LocalBlobStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._making = threading.Lock()
 
     def _path(self, key: str) -> Path:
         content_id, _, index = key.partition("/")
@@ -27,8 +40,15 @@ class LocalBlobStore:
         return self.root / content_id[:2] / content_id / index
 
     def put(self, key: str, data: bytes) -> None:
+        self.store(key, data)
+        self.sync(key.partition("/")[0])
+
+    def store(self, key: str, data: bytes | bytearray) -> None:
+        """Write the blob and fsync it, then rename it into place; the rename is made
+        durable by :meth:`sync`, once for all the chunks of a request."""
         path = self._path(key)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            self._make_folder(path.parent)
         tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -43,6 +63,26 @@ class LocalBlobStore:
             raise
         os.close(fd)
         os.replace(tmp, path)
+
+    def sync(self, content_id: str) -> None:
+        """Make the renames of every blob stored for ``content_id`` durable: fsync its folder."""
+        if not content_id.isalnum():
+            raise ValueError(f"bad content id {content_id!r}")
+        with self._making:
+            pass  # a folder another thread is creating is durable once it lets go
+        _fsync_folder(self.root / content_id[:2] / content_id)
+
+    def _make_folder(self, folder: Path) -> None:
+        """Create a content's folder (and its parent) durably: a chunk stored in a folder
+        that a crash forgets is lost with it. Under a lock that :meth:`sync` waits for, so
+        that no request is answered while the folder it wrote into is not yet durable."""
+        with self._making:
+            for level in (folder.parent, folder):
+                try:
+                    level.mkdir(mode=0o700)
+                except FileExistsError:
+                    continue
+                _fsync_folder(level.parent)
 
     def get(self, key: str) -> bytes:
         try:

@@ -183,12 +183,18 @@ class S3BlobStore:
 
     # -- the interface --------------------------------------------------------------------
 
-    def put(self, key: str, data: bytes) -> None:
+    def put(self, key: str, data: bytes | bytearray) -> None:
         name = self._key(key)
         if len(data) <= self.part_size:
             self._call("put", self._s3.put_object, Key=name, Body=data)
             return
         self._put_multipart(name, memoryview(data))
+
+    def store(self, key: str, data: bytes | bytearray) -> None:
+        self.put(key, data)
+
+    def sync(self, content_id: str) -> None:
+        pass  # an object is durable once its PUT has been answered
 
     def _put_multipart(self, name: str, data: memoryview) -> None:
         upload = self._call("start multipart", self._s3.create_multipart_upload, Key=name)

@@ -1,12 +1,14 @@
 """Connections to the metadata database, and the two kinds of transaction services use.
 
-``db.read()`` is a plain transaction. ``db.write()`` is one that will write: on SQLite it
-starts with ``BEGIN IMMEDIATE`` so that concurrent writers queue on the database lock
-instead of failing half-way with "database is locked"; on PostgreSQL both are ordinary
-READ COMMITTED transactions, and services lock what they change: a write to an account's
-tree starts by locking the account's row (``records.lock_account``), counters are
-incremented in SQL, and unique indexes guard names and ids. Either commits on success and
-rolls back on any exception.
+``db.read()`` is a plain transaction. ``db.write()`` is one that will write: on SQLite the
+writers of a process queue on a lock of its own, then start with ``BEGIN IMMEDIATE`` so
+that writers of other processes queue on the database lock instead of failing half-way
+with "database is locked"; every commit is fsynced (``synchronous=FULL``).
+``db.write_if_free()`` is for bookkeeping that may be skipped and lost (see there). On
+PostgreSQL all of them are ordinary READ COMMITTED transactions, and services lock what
+they change: a write to an account's tree starts by locking the account's row
+(``records.lock_account``), counters are incremented in SQL, and unique indexes guard
+names and ids. Each commits on success and rolls back on any exception.
 
 URLs: ``sqlite:///PATH``, or ``postgresql://`` / ``postgres://`` (PostgreSQL through
 psycopg 3; written ``postgresql+psycopg://`` for SQLAlchemy).
@@ -14,12 +16,14 @@ psycopg 3; written ``postgresql+psycopg://`` for SQLAlchemy).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, Row, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -45,17 +49,29 @@ def sqlstate(exc: BaseException) -> str | None:
     return state if isinstance(state, str) else None
 
 
-def _sqlite_engine(url: str, begin: str) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+WRITE_WAIT = 30.0
+"""Seconds a writer waits for the database lock before giving up (503): SQLite's
+busy_timeout, and the process's own writer lock in front of it."""
+
+
+def _sqlite_engine(url: str, begin: str, pool_size: int, synchronous: str = "FULL") -> Engine:
+    pool: dict[str, Any] = {}
+    if make_url(url).database not in (None, "", ":memory:"):
+        # Connections are kept, not opened per request past a small pool: opening one
+        # runs the pragmas below, and journal_mode takes a lock on the database.
+        pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_timeout": WRITE_WAIT}
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": WRITE_WAIT}, **pool
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -85,29 +101,79 @@ class Database:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         self.is_postgres = parsed.get_backend_name() == "postgresql"
+        self._write_lock: threading.Lock | None = None
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = _sqlite_engine(url, "BEGIN")
-            self._write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE")
-        elif self.is_postgres:
-            self.engine = _postgres_engine(url, pool_size)
-            self._write_engine = self.engine
+            self.engine = _sqlite_engine(url, "BEGIN", max(pool_size, 8))
+            # One writer at a time in this process (see write()): one connection is enough.
+            self._write_engine = _sqlite_engine(url, "BEGIN IMMEDIATE", 1)
+            self._write_lock = threading.Lock()
+            # Bookkeeping that may be lost (write_if_free) commits without an fsync.
+            self._lax_engine = _sqlite_engine(url, "BEGIN IMMEDIATE", 1, "NORMAL")
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
-            self._write_engine = self.engine
+            if self.is_postgres:
+                self.engine = _postgres_engine(url, pool_size)
+            else:
+                self.engine = create_engine(url, pool_pre_ping=True)
+            self._write_engine = self._lax_engine = self.engine
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._lax_write = sessionmaker(self._lax_engine, expire_on_commit=False)
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._read() as session, session.begin():
             yield session
 
+    def first(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+        """The first row of a read-only Core statement, in a transaction of its own: for
+        lookups on every request, without the cost of an ORM session."""
+        with self.engine.connect() as connection:
+            row = connection.execute(statement, params).first()
+            connection.rollback()
+        return row
+
     @contextmanager
     def write(self) -> Iterator[Session]:
-        with self._write() as session, session.begin():
-            yield session
+        if self._write_lock is None:
+            with self._write() as session, session.begin():
+                yield session
+            return
+        # SQLite has one writer at a time. Left to its busy handler, waiting writers poll
+        # the lock with sleeps of up to 100 ms, so the lock sits free while they sleep and
+        # a writer can starve for seconds; queued on a lock of our own, the next writer
+        # starts as soon as the last one commits. BEGIN IMMEDIATE still guards against
+        # other processes on the same file.
+        if not self._write_lock.acquire(timeout=WRITE_WAIT):
+            raise sa_exc.OperationalError(
+                "BEGIN IMMEDIATE", None, TimeoutError("the database stayed locked")
+            )
+        try:
+            with self._write() as session, session.begin():
+                yield session
+        finally:
+            self._write_lock.release()
+
+    @contextmanager
+    def write_if_free(self) -> Iterator[Session | None]:
+        """A write transaction for bookkeeping that may wait for later and may be lost on
+        a power cut: on SQLite, None at once if another writer of this process is at work,
+        and a commit without fsync of its own (``synchronous=NORMAL``: the next durable
+        commit, or a checkpoint, makes it durable). Never for what a client is told was
+        stored. On PostgreSQL, an ordinary write transaction."""
+        if self._write_lock is None:
+            with self.write() as session:
+                yield session
+            return
+        if not self._write_lock.acquire(blocking=False):
+            yield None
+            return
+        try:
+            with self._lax_write() as session, session.begin():
+                yield session
+        finally:
+            self._write_lock.release()
 
     def describe(self) -> str:
         """The URL with any password hidden, for logs."""
@@ -116,3 +182,4 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self._write_engine.dispose()
+        self._lax_engine.dispose()

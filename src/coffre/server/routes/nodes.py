@@ -9,28 +9,38 @@ from starlette.concurrency import run_in_threadpool
 
 from coffre.protocol import models as m
 from coffre.protocol.types import Id
+from coffre.server.answer import answer, created
 from coffre.server.deps import Caller, Ctx
 from coffre.server.services import thumbnails, tree
 
 router = APIRouter(prefix="/v1", tags=["tree"])
 
 
-@router.get("/nodes", response_model=m.NodeList)
+@router.get(
+    "/nodes",
+    response_model=m.NodeList,
+    responses={200: {"content": {m.NODES_MEDIA_TYPE: {}}}},
+)
 def all_nodes(
     ctx: Ctx,
     who: Caller,
+    request: Request,
     after: Annotated[Id | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=tree.PAGE_LIMIT)] = 10_000,
 ) -> Response:
-    """Every node of the account, rubbish included, a page at a time (in id order)."""
+    """Every node of the account, rubbish included, a page at a time (in id order): JSON, or
+    the binary listing for a client that accepts ``application/x-coffre-nodes``."""
     listing = tree.all_nodes(ctx, who, after, limit)
-    return Response(listing.json(), media_type="application/json")
+    vary = {"vary": "accept"}
+    if m.NODES_MEDIA_TYPE in request.headers.get("accept", ""):
+        return Response(listing.binary(), media_type=m.NODES_MEDIA_TYPE, headers=vary)
+    return Response(listing.json(), media_type="application/json", headers=vary)
 
 
-@router.post("/nodes", status_code=201)
-def mkdir(ctx: Ctx, who: Caller, body: m.NewNode) -> m.NodeRecord:
+@router.post("/nodes", status_code=201, response_model=m.NodeRecord)
+async def mkdir(ctx: Ctx, who: Caller, body: m.NewNode) -> Response:
     """Create a folder."""
-    return tree.mkdir(ctx, who, body)
+    return await created(tree.mkdir, ctx, who, body)
 
 
 @router.post("/nodes/copy", status_code=201)
@@ -39,23 +49,23 @@ def copy(ctx: Ctx, who: Caller, body: m.CopyRequest) -> m.NodeList:
     return tree.copy(ctx, who, body)
 
 
-@router.get("/nodes/{node_id}")
-def get(ctx: Ctx, who: Caller, node_id: Id) -> m.NodeRecord:
-    return tree.get(ctx, who, node_id)
+@router.get("/nodes/{node_id}", response_model=m.NodeRecord)
+async def get(ctx: Ctx, who: Caller, node_id: Id) -> Response:
+    return await answer(tree.get, ctx, who, node_id)
 
 
-@router.get("/nodes/{node_id}/children")
-def children(
+@router.get("/nodes/{node_id}/children", response_model=m.NodeList)
+async def children(
     ctx: Ctx, who: Caller, node_id: Id, name_tag: Annotated[Id | None, Query()] = None
-) -> m.NodeList:
+) -> Response:
     """A folder's children outside the rubbish bin; ``name_tag`` picks one by name."""
-    return tree.children(ctx, who, node_id, name_tag)
+    return await answer(tree.children, ctx, who, node_id, name_tag)
 
 
-@router.patch("/nodes/{node_id}")
-def move(ctx: Ctx, who: Caller, node_id: Id, body: m.MoveNode) -> m.NodeRecord:
+@router.patch("/nodes/{node_id}", response_model=m.NodeRecord)
+async def move(ctx: Ctx, who: Caller, node_id: Id, body: m.MoveNode) -> Response:
     """Move and/or rename."""
-    return tree.move(ctx, who, node_id, body)
+    return await answer(tree.move, ctx, who, node_id, body)
 
 
 @router.post("/nodes/{node_id}/trash")

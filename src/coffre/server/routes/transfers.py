@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from coffre.errors import BadRequest
 from coffre.protocol import models as m
 from coffre.protocol.types import Id
+from coffre.server.chunk_buffers import BufferPool
 from coffre.server.context import Context, Principal
 from coffre.server.deps import Caller, Ctx
 from coffre.server.services import direct, transfers
@@ -26,6 +27,9 @@ URL_CHUNKS = 1000
 """At most this many presigned URLs in one answer."""
 """At most this many chunks in one ranged GET."""
 _WRITES_IN_FLIGHT = 4
+_BUFFERS = BufferPool(keep_bytes=16 * 1024 * 1024)
+"""Full-chunk buffers kept between requests: 16 MiB, what one upload's four requests in
+flight cycle through with the default chunk size."""
 
 
 @router.post("/uploads", status_code=201)
@@ -89,40 +93,56 @@ async def put_chunks(
 async def receive_chunks(
     ctx: Context, who: Principal, upload_id: str, first: int, request: Request
 ) -> Response:
-    """Store the consecutive chunks of a request's body, each as soon as it has arrived."""
+    """Store the consecutive chunks of a request's body, each as soon as it has arrived;
+    answer once all of them are durable."""
     target = await run_in_threadpool(transfers.chunk_target, ctx, who, upload_id)
     target.check_index(first)
-    index, buffer, stored = first, bytearray(), []
-    writes: set[asyncio.Future[None]] = set()
+    index, stored, extra = first, [], 0
+    full = target.expected(0) if target.chunk_count > 1 else -1
+    # Each chunk is received straight into a buffer of its size: one copy per byte.
+    chunk, filled = _BUFFERS.take(target.expected(first)), 0
+    writes: dict[asyncio.Future[None], bytearray] = {}
+
+    def written(done: set[asyncio.Future[None]]) -> None:
+        for future in done:
+            buffer = writes.pop(future)
+            if len(buffer) == full and not future.cancelled() and future.exception() is None:
+                _BUFFERS.give(buffer)
+            future.result()
+
     try:
         async for piece in request.stream():
-            buffer += piece
-            while index < target.chunk_count and len(buffer) >= target.expected(index):
-                size = target.expected(index)
-                data = bytes(buffer[:size])
-                del buffer[:size]
-                writes.add(
-                    asyncio.ensure_future(
-                        run_in_threadpool(transfers.store_chunk, ctx, target, index, data)
-                    )
+            view = memoryview(piece)
+            while view and index < target.chunk_count:
+                take = min(len(view), len(chunk) - filled)
+                chunk[filled : filled + take] = view[:take]
+                filled, view = filled + take, view[take:]
+                if filled < len(chunk):
+                    break
+                write = asyncio.ensure_future(
+                    run_in_threadpool(transfers.store_chunk, ctx, target, index, chunk)
                 )
+                writes[write] = chunk
                 stored.append(index)
                 index += 1
+                size = target.expected(index) if index < target.chunk_count else 0
+                chunk, filled = _BUFFERS.take(size) if size else bytearray(), 0
                 if len(writes) >= _WRITES_IN_FLIGHT:
-                    done, writes = await asyncio.wait(writes, return_when=asyncio.FIRST_COMPLETED)
-                    for future in done:
-                        future.result()
-            if buffer and index >= target.chunk_count:
+                    done, _ = await asyncio.wait(writes, return_when=asyncio.FIRST_COMPLETED)
+                    written(done)
+            if view:
+                extra = len(view)  # past the last chunk of the upload
                 break
     finally:
         if writes:
-            await asyncio.gather(*writes, return_exceptions=True)
-    for future in writes:
-        future.result()
-    if buffer or index == first:
+            await asyncio.wait(writes)
+    written(set(writes))
+    if filled or extra or index == first:
+        if stored:  # the whole chunks before the cut are kept: durably, as after a 204
+            await run_in_threadpool(ctx.blobs.sync, target.content_id)
         raise BadRequest(
             "bad_chunk_length",
-            f"the body must be whole chunks from {first}; {len(buffer)} bytes left",
+            f"the body must be whole chunks from {first}; {filled + extra} bytes left",
         )
     await run_in_threadpool(transfers.chunks_stored, ctx, target, stored)
     return Response(status_code=204)

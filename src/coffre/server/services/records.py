@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from coffre.errors import Conflict, Forbidden, NotFound
@@ -147,6 +147,12 @@ class Listing:
             separators=(",", ":"),
         ).encode()
 
+    def binary(self) -> bytes:
+        """The page as the binary listing (``application/x-coffre-nodes``, docs/api.md)."""
+        cursor = bytes.fromhex(self.cursor) if self.cursor else b""
+        head = m.NODES_PAGE.pack(m.NODES_MAGIC, len(self.rows), 1 if cursor else 0, cursor)
+        return b"".join([head, *map(_row_binary, self.rows)])
+
 
 def _b64(value: bytes | None) -> str | None:
     return None if value is None else base64.urlsafe_b64encode(value).decode()
@@ -182,6 +188,55 @@ def _row_json(row: Sequence[Any]) -> dict[str, Any]:
         "signature": _b64(row[11]),
         "version": version,
     }
+
+
+_hex = bytes.fromhex
+
+
+def _row_binary(row: Sequence[Any]) -> bytes:
+    """One :data:`LISTING` row in the binary listing's layout (``m.NODE_FIXED``...)."""
+    nid, parent, kind, key, meta, tag, created, updated, trashed, count, author, sig = row[:12]
+    flags = (
+        (m.NODE_FILE if kind == "file" else 0)
+        | (m.NODE_PARENT if parent else 0)
+        | (m.NODE_NAME_TAG if tag else 0)
+        | (m.NODE_TRASHED if trashed is not None else 0)
+        | (m.NODE_AUTHOR if author else 0)
+        | (m.NODE_META if meta is not None else 0)
+    )
+    meta, sig = meta or b"", sig or b""
+    node = (
+        _hex(nid),
+        _hex(parent) if parent else b"",
+        _hex(tag) if tag else b"",
+        _hex(author) if author else b"",
+        created,
+        updated,
+        trashed or 0.0,
+        count,
+        len(key),
+        len(meta),
+        len(sig),
+    )
+    if row[12] is None:
+        return b"".join((m.NODE_FIXED.pack(flags, *node), key, meta, sig))
+    (vid, number, envelope, header, vcreated, size, chunk_size, chunks, vauthor, vsig) = row[12:]
+    vsig = vsig or b""
+    fixed = m.NODE_VERSION_FIXED.pack(
+        flags | m.NODE_VERSION | (m.NODE_VERSION_AUTHOR if vauthor else 0),
+        *node,
+        _hex(vid),
+        _hex(vauthor) if vauthor else b"",
+        number,
+        vcreated,
+        size,
+        chunk_size,
+        chunks,
+        len(envelope),
+        len(header),
+        len(vsig),
+    )
+    return b"".join((fixed, key, meta, sig, envelope, header, vsig))
 
 
 def node_record(db: Session, node: t.Node) -> m.NodeRecord:
@@ -239,15 +294,17 @@ def visible_version(db: Session, who: Principal, version_id: str) -> tuple[t.Ver
     return version, node
 
 
+_NODE = select(t.Node).where(t.Node.id == bindparam("node_id"))
+_NODE_LOCKED = _NODE.with_for_update()
+"""Built once: a statement reused is compiled and keyed for the cache once, not per call."""
+
+
 def node_access(
     db: Session, who: Principal, node_id: str, need: Access = Access.READ, *, lock: bool = False
 ) -> t.Node:
     """The node, if the caller may do ``need`` with it; a 404 if they may not even see it
     (saying nothing of whether it exists), a 403 if they see it but may not do that."""
-    query = select(t.Node).where(t.Node.id == node_id)
-    if lock:
-        query = query.with_for_update()
-    node = db.scalar(query)
+    node = db.scalar(_NODE_LOCKED if lock else _NODE, {"node_id": node_id})
     level = access_to(db, who, node) if node is not None else None
     if node is None or level is None:
         raise NotFound("node_not_found", _NOT_FOUND)
@@ -303,13 +360,17 @@ def live_folder(db: Session, who: Principal, folder_id: str, need: Access = Acce
     return folder
 
 
+_NAMED = select(_N.id).where(
+    _N.parent_id == bindparam("parent_id"),
+    _N.name_tag == bindparam("name_tag"),
+    _N.trashed_at.is_(None),
+)
+
+
 def check_name_free(
     db: Session, parent_id: str, name_tag: str, *, except_id: str | None = None
 ) -> None:
-    query = select(t.Node.id).where(
-        t.Node.parent_id == parent_id, t.Node.name_tag == name_tag, t.Node.trashed_at.is_(None)
-    )
-    found = db.scalar(query)
+    found = db.scalar(_NAMED, {"parent_id": parent_id, "name_tag": name_tag})
     if found is not None and found != except_id:
         raise Conflict("name_taken", "something with this name is already in the folder")
 
@@ -343,7 +404,10 @@ def lock_account(db: Session, user_id: str) -> t.User | None:
 def lock_trees(db: Session, node_ids: Sequence[str | None]) -> None:
     """Lock the accounts that own these nodes (in a fixed order, so that two writers that
     lock the same accounts cannot deadlock). Unknown ids are skipped: the checks that
-    follow report them."""
+    follow report them. On SQLite, whose ``BEGIN IMMEDIATE`` has already locked the whole
+    database for the transaction, there is nothing more to lock: no query."""
+    if db.get_bind().dialect.name == "sqlite":
+        return
     ids = sorted({node_id for node_id in node_ids if node_id})
     owners: set[str] = set()
     for i in range(0, len(ids), 500):

@@ -237,18 +237,21 @@ def chunk_target(ctx: Context, who: Principal, upload_id: str) -> ChunkTarget:
         )
 
 
-def store_chunk(ctx: Context, target: ChunkTarget, index: int, data: bytes) -> None:
+def store_chunk(ctx: Context, target: ChunkTarget, index: int, data: bytes | bytearray) -> None:
+    """Write one chunk; it is durable once :func:`chunks_stored` has run for its request."""
     expected = target.expected(index)
     if len(data) != expected:
         raise BadRequest(
             "bad_chunk_length", f"chunk {index} must be {expected} bytes, not {len(data)}"
         )
-    ctx.blobs.put(chunk_key(target.content_id, index), data)
+    ctx.blobs.store(chunk_key(target.content_id, index), data)
 
 
 def chunks_stored(ctx: Context, target: ChunkTarget, indexes: list[int]) -> None:
-    """After a request's chunks are written: keep the upload alive, and undo the writes if
-    it expired and was collected meanwhile."""
+    """After a request's chunks are written, before it is answered: make them durable (a
+    204 promises them: a resumed upload does not send them again), keep the upload alive,
+    and undo the writes if it expired and was collected meanwhile."""
+    ctx.blobs.sync(target.content_id)
     if target.stale:
         # Keep an active upload from expiring; at most one write a minute per upload.
         with ctx.db.write() as db:

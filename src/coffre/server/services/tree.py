@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from coffre.errors import BadRequest, Conflict, NotFound, QuotaExceeded
@@ -34,6 +34,7 @@ from coffre.server.services.records import (
     node_record,
     node_records,
     owned_node,
+    record_from_row,
     version_record,
     visible_version,
 )
@@ -45,9 +46,23 @@ def _name_conflict() -> Conflict:
     return Conflict("name_taken", "something with this name is already in the folder")
 
 
+_N = t.Node.__table__.c
+# Built once: a statement reused is compiled and keyed for SQLAlchemy's cache once.
+_ONE = LISTING.where(_N.id == bindparam("node_id"))
+_LIVE_CHILD = (_N.parent_id == bindparam("node_id"), _N.trashed_at.is_(None))
+_CHILDREN = LISTING.where(*_LIVE_CHILD).order_by(_N.id)
+_CHILD = LISTING.where(*_LIVE_CHILD, _N.name_tag == bindparam("name_tag")).order_by(_N.id)
+
+
+def _record(db: Session, node_id: str) -> m.NodeRecord:
+    """The record of one node with its current version, in one query (which flushes the
+    session's pending changes first: the session autoflushes)."""
+    return record_from_row(db.execute(_ONE, {"node_id": node_id}).one())
+
+
 def get(ctx: Context, who: Principal, node_id: str) -> m.NodeRecord:
     with ctx.db.read() as db:
-        return node_record(db, node_access(db, who, node_id))
+        return _record(db, node_access(db, who, node_id).id)
 
 
 def children(ctx: Context, who: Principal, node_id: str, name_tag: str | None) -> m.NodeList:
@@ -56,10 +71,11 @@ def children(ctx: Context, who: Principal, node_id: str, name_tag: str | None) -
         folder = node_access(db, who, node_id)
         if folder.kind != "folder":
             raise Conflict("not_a_folder", "that is a file, not a folder")
-        query = select(t.Node).where(t.Node.parent_id == node_id, t.Node.trashed_at.is_(None))
-        if name_tag is not None:
-            query = query.where(t.Node.name_tag == name_tag)
-        return m.NodeList(nodes=node_records(db, db.scalars(query.order_by(t.Node.id)).all()))
+        if name_tag is None:
+            rows = db.execute(_CHILDREN, {"node_id": node_id})
+        else:
+            rows = db.execute(_CHILD, {"node_id": node_id, "name_tag": name_tag})
+        return m.NodeList(nodes=[record_from_row(row) for row in rows])
 
 
 def all_nodes(ctx: Context, who: Principal, after: str | None, limit: int) -> Listing:
@@ -97,7 +113,7 @@ def mkdir(ctx: Context, who: Principal, req: m.NewNode) -> m.NodeRecord:
             )
             db.add(node)
             events.emit(db, owner, "node.created", node.id, node.parent_id)
-            record = node_record(db, node)
+            record = _record(db, node.id)
     except sa_exc.IntegrityError:
         raise _name_conflict() from None
     ctx.notifier.notify(owner)
@@ -130,8 +146,7 @@ def move(ctx: Context, who: Principal, node_id: str, req: m.MoveNode) -> m.NodeR
             node.updated_at = now()
             owner = node.owner_id
             events.emit(db, owner, "node.moved", node.id, node.parent_id)
-            db.flush()
-            record = node_record(db, node)
+            record = _record(db, node.id)  # flushes the change first
     except sa_exc.IntegrityError:
         raise _name_conflict() from None
     ctx.notifier.notify(owner)

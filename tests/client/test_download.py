@@ -1,0 +1,193 @@
+"""Downloads: chunks written by the workers at their offsets, small files made durable a
+batch at a time, and nothing that looks complete before everything checks out."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+from coffre.client import disk, download
+from coffre.client.download import Downloader, SmallJob
+from coffre.client.upload import SmallJob as SmallUpload
+from coffre.client.upload import Uploader
+from coffre.errors import IntegrityError
+from tests.client.helpers import CHUNK, put
+from tests.conftest import User
+
+LocalFile = Callable[..., Path]
+
+
+class FirstRangeLast:
+    """A chunk reader whose answer for the first range waits until every other range has
+    been answered: the workers get their ranges out of order."""
+
+    def __init__(self, inner: download.ChunkReader, ranges: int) -> None:
+        self.inner = inner
+        self.others = ranges - 1
+        self.answered = 0
+        self.lock = threading.Lock()
+        self.rest_done = threading.Event()
+
+    def get_chunk(self, version_id: str, index: int) -> bytes:
+        return self.inner.get_chunk(version_id, index)
+
+    def get_chunks(self, version_id: str, first: int, count: int) -> bytes:
+        if first == 0:
+            assert self.rest_done.wait(30)
+        data = self.inner.get_chunks(version_id, first, count)
+        if first != 0:
+            with self.lock:
+                self.answered += 1
+                if self.answered == self.others:
+                    self.rest_done.set()
+        return data
+
+    def small_chunks(self, version_ids: list[str]) -> dict[str, bytes]:
+        return self.inner.small_chunks(version_ids)
+
+
+def test_ranges_written_out_of_order_land_at_their_offsets(
+    user: User, local: LocalFile, tmp_path: Path
+) -> None:
+    data = os.urandom(20 * CHUNK + 77)
+    entry = put(user.drive, local(data=data), user.drive.root(), "big.bin")
+    assert entry.record is not None and entry.record.version is not None
+    assert entry.version is not None
+    reader = FirstRangeLast(user.drive.api, ranges=7)  # 21 chunks, 3 a range
+    out = tmp_path / "out"
+    out.mkdir()
+    Downloader(reader, workers=7, range_bytes=3 * CHUNK).to_file(
+        entry.record.version, entry.version, out / "big.bin"
+    )
+    assert (out / "big.bin").read_bytes() == data
+    assert (out / "big.bin").stat().st_mtime_ns // 1_000_000 == entry.version.mtime_ms
+    assert [p.name for p in out.iterdir()] == ["big.bin"]
+
+
+def test_a_bad_range_after_others_were_written_leaves_no_file(
+    user: User, local: LocalFile, tmp_path: Path, blob_dir: Path
+) -> None:
+    data = os.urandom(20 * CHUNK + 77)
+    entry = put(user.drive, local(data=data), user.drive.root(), "big.bin")
+    assert entry.record is not None and entry.record.version is not None
+    assert entry.version is not None
+    content = entry.version.content_id.hex()
+    chunk = blob_dir / content[:2] / content / "1"  # in the first range, answered last
+    raw = bytearray(chunk.read_bytes())
+    raw[-1] ^= 1
+    chunk.write_bytes(bytes(raw))
+    out = tmp_path / "out"
+    out.mkdir()
+    reader = FirstRangeLast(user.drive.api, ranges=7)
+    with pytest.raises(IntegrityError):
+        Downloader(reader, workers=7, range_bytes=3 * CHUNK).to_file(
+            entry.record.version, entry.version, out / "big.bin"
+        )
+    assert list(out.iterdir()) == []
+
+
+def _small_jobs(user: User, local: LocalFile, out: Path, count: int) -> list[SmallJob]:
+    drive = user.drive
+    folder = drive.makedirs("many")
+    uploads = [
+        SmallUpload(local(data=os.urandom(i), name=f"f{i}"), folder, f"f{i}", None)
+        for i in range(count)
+    ]
+    Uploader(drive, chunk_size=CHUNK).put_small(uploads)
+    jobs = []
+    for entry in drive.children(folder):
+        assert entry.record is not None and entry.record.version is not None
+        assert entry.version is not None
+        jobs.append(SmallJob(entry.record.version, entry.version, out / entry.name))
+    return sorted(jobs, key=lambda job: job.dest.name)
+
+
+def test_small_files_are_on_disk_before_any_is_renamed_into_place(
+    user: User, local: LocalFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    jobs = _small_jobs(user, local, out, 25)
+    monkeypatch.setattr(download, "SMALL_BATCH_FILES", 10)
+    synced: list[tuple[list[str], list[str]]] = []
+    real = disk.sync_files
+
+    def sync_files(paths: Iterable[Path]) -> None:
+        paths = list(paths)
+        # What is synced is every staged file of one batch, none of them in place yet.
+        synced.append(([p.name for p in paths], sorted(p.name for p in out.iterdir())))
+        real(paths)
+
+    monkeypatch.setattr(disk, "sync_files", sync_files)
+    Downloader(user.drive.api).small_files(jobs)
+    assert [len(names) for names, _ in synced] == [10, 10, 5]
+    placed: set[str] = set()
+    for names, present in synced:
+        assert all(name.endswith(".coffre-part") for name in names)
+        final = {name for name in present if not name.endswith(".coffre-part")}
+        assert final == placed  # only the earlier batches' files are in place
+        placed |= {name.split(".")[1] for name in names}
+    assert sorted(p.name for p in out.iterdir()) == sorted(job.dest.name for job in jobs)
+    for job in jobs:
+        assert len((out / job.dest.name).read_bytes()) == job.info.size
+
+
+def test_a_bad_small_file_keeps_its_whole_batch_out(
+    user: User, local: LocalFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    jobs = _small_jobs(user, local, out, 6)
+    monkeypatch.setattr(download, "SMALL_BATCH_FILES", 3)
+    api = user.drive.api
+    bad = jobs[4].record.id  # in the second batch
+
+    class Tampering:
+        def get_chunk(self, version_id: str, index: int) -> bytes:
+            return api.get_chunk(version_id, index)
+
+        def get_chunks(self, version_id: str, first: int, count: int) -> bytes:
+            return api.get_chunks(version_id, first, count)
+
+        def small_chunks(self, version_ids: list[str]) -> dict[str, bytes]:
+            chunks = api.small_chunks(version_ids)
+            if bad in chunks:
+                chunks[bad] = bytes([chunks[bad][0] ^ 1]) + chunks[bad][1:]
+            return chunks
+
+    with pytest.raises(IntegrityError):
+        Downloader(Tampering()).small_files(jobs)
+    # The first batch checked out and is in place; none of the second, and no leftovers.
+    assert sorted(p.name for p in out.iterdir()) == [job.dest.name for job in jobs[:3]]
+
+
+def test_sync_files_without_syncfs_fsyncs_each_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = [tmp_path / f"f{i}" for i in range(3)]
+    for path in paths:
+        path.write_bytes(b"x")
+    synced: list[int] = []
+    monkeypatch.setattr(disk, "_syncfs", None)
+    monkeypatch.setattr(os, "fsync", synced.append)
+    disk.sync_files(paths)
+    assert len(synced) == 3
+
+
+def test_sync_files_and_writeback_on_real_files(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        os.pwrite(fd, b"y" * 10_000, 0)
+        disk.start_writeback(fd, 0, 10_000)
+        disk.start_writeback(fd, 0, 0)
+    finally:
+        os.close(fd)
+    disk.sync_files([path])
+    assert path.read_bytes() == b"y" * 10_000
+    with pytest.raises(FileNotFoundError):
+        disk.sync_files([tmp_path / "gone" / "f"])

@@ -1,0 +1,108 @@
+"""Ranged chunk uploads: a body cut anywhere is stored chunk by chunk, made durable once
+per request before the answer, and refused whole when it does not end on a chunk."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import anyio
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from coffre.protocol import models as m
+from coffre.server.blobs import BlobStore
+from tests.conftest import BASE
+from tests.server.raw import CHUNK, Account, assert_error, chunk_lengths, sealed
+
+FULL = CHUNK + 16
+
+
+def _put_in_pieces(
+    app: FastAPI, alice: Account, upload_id: str, first: int, body: bytes, cuts: list[int]
+) -> httpx.Response:
+    """PUT ``body`` as a stream of pieces cut at ``cuts``, as a socket delivers it."""
+
+    async def pieces() -> AsyncIterator[bytes]:
+        start = 0
+        for end in [*cuts, len(body)]:
+            yield body[start:end]
+            start = end
+
+    async def send() -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            return await client.put(
+                f"/v1/uploads/{upload_id}/chunks",
+                params={"first": first},
+                content=pieces(),
+                headers=alice.auth,
+            )
+
+    return anyio.run(send)
+
+
+def test_a_body_cut_anywhere_is_stored_chunk_by_chunk(app: FastAPI, alice: Account) -> None:
+    state = alice.start(4 * CHUNK + 10)
+    chunks = [os.urandom(n) for n in chunk_lengths(state)]
+    body = b"".join(chunks[1:])
+    # Pieces smaller than a chunk, across boundaries, and one holding several chunks.
+    cuts = [1, 7, FULL - 1, FULL, FULL + 3, 3 * FULL + 5]
+    response = _put_in_pieces(app, alice, state.id, 1, body, cuts)
+    assert response.status_code == 204, response.text
+    assert alice.api.upload_state(state.id).received == [1, 2, 3, 4]
+    alice.api.put_chunk(state.id, 0, chunks[0])
+    alice.api.commit_upload(state.id, m.CommitRequest(envelope=sealed()))
+    assert [alice.api.get_chunk(state.id, i) for i in range(5)] == chunks
+
+
+@pytest.mark.parametrize(
+    ("first", "length", "left"),
+    [
+        (0, FULL + 5, 5),  # a chunk and a piece of the next
+        (0, FULL - 1, FULL - 1),  # not even one chunk
+        (4, 10 + 16 + 3, 3),  # past the last chunk of the upload
+        (0, 0, 0),  # nothing
+    ],
+)
+def test_a_body_that_does_not_end_on_a_chunk_is_refused(
+    app: FastAPI, alice: Account, first: int, length: int, left: int
+) -> None:
+    state = alice.start(4 * CHUNK + 10)
+    body = os.urandom(length)
+    response = _put_in_pieces(app, alice, state.id, first, body, [length // 2])
+    assert_error(response, 400, "bad_chunk_length")
+    assert f"{left} bytes left" in response.json()["error"]["message"]
+
+
+def test_the_chunks_of_a_request_are_synced_once_before_the_answer(
+    app: FastAPI, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blobs: BlobStore = app.state.ctx.blobs
+    events: list[str] = []
+    store, sync = blobs.store, blobs.sync
+
+    def recording_store(key: str, data: bytes | bytearray) -> None:
+        store(key, data)
+        events.append(f"store {key.rpartition('/')[2]}")
+
+    def recording_sync(content_id: str) -> None:
+        sync(content_id)
+        events.append("sync")
+
+    monkeypatch.setattr(blobs, "store", recording_store)
+    monkeypatch.setattr(blobs, "sync", recording_sync)
+    state = alice.start(4 * CHUNK + 10)
+    chunks = [os.urandom(n) for n in chunk_lengths(state)]
+    alice.api.put_chunks(state.id, 0, b"".join(chunks[:3]))
+    assert sorted(events[:3]) == ["store 0", "store 1", "store 2"]
+    assert events[3:] == ["sync"]
+    alice.api.put_chunk(state.id, 3, chunks[3])
+    assert events[4:] == ["store 3", "sync"]
+    # A body cut short is refused; the whole chunks before the cut are kept, durably.
+    path = f"/v1/uploads/{state.id}/chunks"
+    response = alice.raw("PUT", path, params={"first": 4}, content=chunks[4] + b"!")
+    assert_error(response, 400, "bad_chunk_length")
+    assert events[6:] == ["store 4", "sync"]
+    assert alice.api.upload_state(state.id).received == [0, 1, 2, 3, 4]
