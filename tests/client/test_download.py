@@ -90,7 +90,12 @@ def test_a_bad_range_after_others_were_written_leaves_no_file(
     assert list(out.iterdir()) == []
 
 
-def _small_jobs(user: User, local: LocalFile, out: Path, count: int) -> list[SmallJob]:
+def _small_jobs(
+    user: User, local: LocalFile, tmp_path: Path, count: int
+) -> tuple[Path, list[SmallJob]]:
+    """``count`` small files uploaded, and their download jobs into a new folder ``out``."""
+    out = tmp_path / "out"
+    out.mkdir()
     drive = user.drive
     folder = drive.makedirs("many")
     uploads = [
@@ -103,15 +108,13 @@ def _small_jobs(user: User, local: LocalFile, out: Path, count: int) -> list[Sma
         assert entry.record is not None and entry.record.version is not None
         assert entry.version is not None
         jobs.append(SmallJob(entry.record.version, entry.version, out / entry.name))
-    return sorted(jobs, key=lambda job: job.dest.name)
+    return out, sorted(jobs, key=lambda job: job.dest.name)
 
 
 def test_small_files_are_on_disk_before_any_is_renamed_into_place(
     user: User, local: LocalFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    jobs = _small_jobs(user, local, out, 25)
+    out, jobs = _small_jobs(user, local, tmp_path, 25)
     monkeypatch.setattr(download, "SMALL_BATCH_FILES", 10)
     synced: list[tuple[list[str], list[str]]] = []
     real = disk.sync_files
@@ -139,9 +142,7 @@ def test_small_files_are_on_disk_before_any_is_renamed_into_place(
 def test_a_bad_small_file_keeps_its_whole_batch_out(
     user: User, local: LocalFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    out = tmp_path / "out"
-    out.mkdir()
-    jobs = _small_jobs(user, local, out, 6)
+    out, jobs = _small_jobs(user, local, tmp_path, 6)
     monkeypatch.setattr(download, "SMALL_BATCH_FILES", 3)
     api = user.drive.api
     bad = jobs[4].record.id  # in the second batch

@@ -284,16 +284,7 @@ class Downloader:
             cs.content_hash([cs.chunk_digest(plaintext)]), info.content_hash
         ):
             raise IntegrityError("file content")
-        tmp, fd = _create_temporary(job.dest)
-        try:
-            try:
-                _pwrite_all(fd, plaintext, 0)
-                _finish_metadata(fd, info)
-            finally:
-                os.close(fd)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        tmp = _write_temporary(job.dest, info, lambda fd: _pwrite_all(fd, plaintext, 0))
         return _Staged(tmp, job.dest, len(plaintext))
 
 
@@ -318,26 +309,37 @@ def write_verified(dest: Path, info: cn.VersionInfo, produce: Callable[[int], ob
     the file's descriptor); rename it into place, with the version's modification time and
     once it is on disk, only if ``produce`` returns (having verified everything); remove it
     otherwise."""
-    tmp, fd = _create_temporary(dest)
+    tmp = _write_temporary(dest, info, produce, durable=True)
     try:
-        try:
-            produce(fd)
-            _finish_metadata(fd, info)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def _create_temporary(dest: Path) -> tuple[Path, int]:
+def _write_temporary(
+    dest: Path, info: cn.VersionInfo, produce: Callable[[int], object], *, durable: bool = False
+) -> Path:
+    """A hidden temporary file beside ``dest`` that ``produce`` has written (given its
+    descriptor), with the version's mode and modification time, fsynced if ``durable``;
+    on any failure it is removed."""
     tmp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.coffre-part"
     try:
-        return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
         raise LocalError(f"{dest}: {exc.strerror}") from None
+    try:
+        try:
+            produce(fd)
+            _finish_metadata(fd, info)
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 def _finish_metadata(fd: int, info: cn.VersionInfo) -> None:

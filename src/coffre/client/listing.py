@@ -167,12 +167,7 @@ def decode(data: bytes) -> list[ListedNode]:
                 or sig_len not in _SIGNATURE
             ):
                 raise IntegrityError(_WHAT)
-            key = data[pos : pos + key_len]
-            pos += key_len
-            meta = data[pos : pos + meta_len]
-            pos += meta_len
-            signature = data[pos : pos + sig_len]
-            pos += sig_len
+            pos, (key, meta, signature) = _slices(data, pos, key_len, meta_len, sig_len)
             if layout is plain:
                 if flags & m.NODE_VERSION_AUTHOR:
                     raise IntegrityError(_WHAT)
@@ -181,12 +176,7 @@ def decode(data: bytes) -> list[ListedNode]:
             env_len, header_len, vsig_len = fixed[19], fixed[20], fixed[21]
             if env_len not in _ENVELOPE or header_len != _HEADER or vsig_len not in _SIGNATURE:
                 raise IntegrityError(_WHAT)
-            envelope = data[pos : pos + env_len]
-            pos += env_len
-            header = data[pos : pos + header_len]
-            pos += header_len
-            vsig = data[pos : pos + vsig_len]
-            pos += vsig_len
+            pos, (envelope, header, vsig) = _slices(data, pos, env_len, header_len, vsig_len)
             nodes.append(ListedNode(fixed, key, meta, signature, envelope, header, vsig))
     except (IndexError, ValueError):  # struct.error is a ValueError
         raise IntegrityError(_WHAT) from None
@@ -253,3 +243,13 @@ class NodeListing(Sequence[m.NodeRecord]):
 
     def __repr__(self) -> str:
         return f"NodeListing({len(self.nodes)} nodes)"
+
+
+def _slices(data: bytes, pos: int, *lengths: int) -> tuple[int, list[bytes]]:
+    """The fields of these lengths from ``pos`` on, one after another, and the position
+    after them (a slice past the end comes out short: the caller checks the final pos)."""
+    fields = []
+    for length in lengths:
+        fields.append(data[pos : pos + length])
+        pos += length
+    return pos, fields

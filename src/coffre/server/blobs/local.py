@@ -33,11 +33,17 @@ class LocalBlobStore:
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._making = threading.Lock()
 
+    def _folder(self, content_id: str) -> Path:
+        """A content's folder (an id that could name another path is refused)."""
+        if not content_id.isalnum():
+            raise ValueError(f"bad content id {content_id!r}")
+        return self.root / content_id[:2] / content_id
+
     def _path(self, key: str) -> Path:
         content_id, _, index = key.partition("/")
         if not content_id.isalnum() or not index.isdigit():
             raise ValueError(f"bad blob key {key!r}")
-        return self.root / content_id[:2] / content_id / index
+        return self._folder(content_id) / index
 
     def put(self, key: str, data: bytes) -> None:
         self.store(key, data)
@@ -66,11 +72,10 @@ class LocalBlobStore:
 
     def sync(self, content_id: str) -> None:
         """Make the renames of every blob stored for ``content_id`` durable: fsync its folder."""
-        if not content_id.isalnum():
-            raise ValueError(f"bad content id {content_id!r}")
+        folder = self._folder(content_id)
         with self._making:
             pass  # a folder another thread is creating is durable once it lets go
-        _fsync_folder(self.root / content_id[:2] / content_id)
+        _fsync_folder(folder)
 
     def _make_folder(self, folder: Path) -> None:
         """Create a content's folder (and its parent) durably: a chunk stored in a folder
@@ -104,16 +109,14 @@ class LocalBlobStore:
         return self._path(key).is_file()
 
     def chunks(self, content_id: str) -> set[int]:
-        if not content_id.isalnum():
-            raise ValueError(f"bad content id {content_id!r}")
         try:
-            names = os.listdir(self.root / content_id[:2] / content_id)
+            names = os.listdir(self._folder(content_id))
         except FileNotFoundError:
             return set()
         return {int(name) for name in names if name.isdigit()}
 
     def chunk_sizes(self, content_id: str) -> dict[int, int]:
-        folder = self.root / content_id[:2] / content_id
+        folder = self._folder(content_id)
         sizes: dict[int, int] = {}
         for index in self.chunks(content_id):
             with contextlib.suppress(FileNotFoundError):

@@ -239,8 +239,14 @@ def _row_binary(row: Sequence[Any]) -> bytes:
     return b"".join((fixed, key, meta, sig, envelope, header, vsig))
 
 
+_ONE = LISTING.where(_N.id == bindparam("node_id"))
+"""Built once: a statement reused is compiled and keyed for SQLAlchemy's cache once."""
+
+
 def node_record(db: Session, node: t.Node) -> m.NodeRecord:
-    return node_records(db, [node])[0]
+    """The record of one node with its current version, in one query (which flushes the
+    session's pending changes first: the session autoflushes)."""
+    return record_from_row(db.execute(_ONE, {"node_id": node.id}).one())
 
 
 class Access(IntEnum):

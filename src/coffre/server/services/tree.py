@@ -48,21 +48,14 @@ def _name_conflict() -> Conflict:
 
 _N = t.Node.__table__.c
 # Built once: a statement reused is compiled and keyed for SQLAlchemy's cache once.
-_ONE = LISTING.where(_N.id == bindparam("node_id"))
 _LIVE_CHILD = (_N.parent_id == bindparam("node_id"), _N.trashed_at.is_(None))
 _CHILDREN = LISTING.where(*_LIVE_CHILD).order_by(_N.id)
 _CHILD = LISTING.where(*_LIVE_CHILD, _N.name_tag == bindparam("name_tag")).order_by(_N.id)
 
 
-def _record(db: Session, node_id: str) -> m.NodeRecord:
-    """The record of one node with its current version, in one query (which flushes the
-    session's pending changes first: the session autoflushes)."""
-    return record_from_row(db.execute(_ONE, {"node_id": node_id}).one())
-
-
 def get(ctx: Context, who: Principal, node_id: str) -> m.NodeRecord:
     with ctx.db.read() as db:
-        return _record(db, node_access(db, who, node_id).id)
+        return node_record(db, node_access(db, who, node_id))
 
 
 def children(ctx: Context, who: Principal, node_id: str, name_tag: str | None) -> m.NodeList:
@@ -113,7 +106,7 @@ def mkdir(ctx: Context, who: Principal, req: m.NewNode) -> m.NodeRecord:
             )
             db.add(node)
             events.emit(db, owner, "node.created", node.id, node.parent_id)
-            record = _record(db, node.id)
+            record = node_record(db, node)
     except sa_exc.IntegrityError:
         raise _name_conflict() from None
     ctx.notifier.notify(owner)
@@ -146,7 +139,7 @@ def move(ctx: Context, who: Principal, node_id: str, req: m.MoveNode) -> m.NodeR
             node.updated_at = now()
             owner = node.owner_id
             events.emit(db, owner, "node.moved", node.id, node.parent_id)
-            record = _record(db, node.id)  # flushes the change first
+            record = node_record(db, node)  # flushes the change first
     except sa_exc.IntegrityError:
         raise _name_conflict() from None
     ctx.notifier.notify(owner)
