@@ -236,9 +236,15 @@ def test_a_declared_oversize_chunk_is_refused(alice: Account) -> None:
 
 
 def _streamed(
-    app: FastAPI, method: str, path: str, token: str, parts: list[bytes]
+    app: FastAPI,
+    method: str,
+    path: str,
+    token: str,
+    parts: list[bytes],
+    claimed_length: int | None = None,
 ) -> httpx.Response:
-    """A request whose body is sent in parts with no Content-Length (chunked encoding)."""
+    """A request whose body is sent in parts (chunked encoding), with no Content-Length
+    unless ``claimed_length`` gives one beside the Transfer-Encoding."""
 
     async def body() -> AsyncIterator[bytes]:
         for part in parts:
@@ -254,6 +260,8 @@ def _streamed(
                 headers={"authorization": f"Bearer {token}", "content-type": "application/json"},
             )
             assert "content-length" not in request.headers
+            if claimed_length is not None:
+                request.headers["content-length"] = str(claimed_length)
             return await client.send(request)
 
     return asyncio.run(send())
@@ -269,6 +277,18 @@ def test_a_streamed_oversize_json_body_is_refused(app: FastAPI, alice: Account) 
     response = _streamed(app, "POST", "/v1/nodes", alice.api.token, parts)
     assert_error(response, 413, "too_large")
     assert len(alice.api.children(alice.root_id)) == 1
+
+
+def test_a_small_content_length_beside_chunked_encoding_is_not_believed(
+    app: FastAPI, alice: Account
+) -> None:
+    """Transfer-Encoding overrides Content-Length: the body is counted all the same."""
+    assert alice.api.token is not None
+    big = _padded_node(alice, 4 * JSON_LIMIT)
+    parts = [big[i : i + 1000] for i in range(0, len(big), 1000)]
+    response = _streamed(app, "POST", "/v1/nodes", alice.api.token, parts, claimed_length=10)
+    assert_error(response, 413, "too_large")
+    assert alice.api.children(alice.root_id) == []
 
 
 def test_a_streamed_oversize_chunk_is_refused(app: FastAPI, alice: Account) -> None:

@@ -59,9 +59,10 @@ class BodyLimit:
                     return
             elif name == b"transfer-encoding":
                 streamed = True
-        if declared is not None or not streamed:
+        if not streamed:
             # The server delivers no more than the declared length, and a request with
             # neither header has no body (RFC 9112, 6.3): nothing to count, no wrappers.
+            # A Transfer-Encoding overrides any Content-Length, so such a body is counted.
             await self.app(scope, receive, send)
             return
         seen = 0
