@@ -25,6 +25,7 @@ from typing import BinaryIO, Protocol
 
 from coffre.client import disk
 from coffre.client.api import Api
+from coffre.client.batches import batched
 from coffre.client.direct import Direct, Storage, Urls
 from coffre.crypto import nodes as cn
 from coffre.crypto import stream as cs
@@ -235,23 +236,13 @@ class Downloader:
         """Download many one-chunk files: their chunks come many per request, each batch's
         files are written by several threads at once, made durable together, then renamed
         into place."""
-        batches: list[list[SmallJob]] = [[]]
-        total = 0
-        for job in jobs:
-            size = job.record.size
-            if batches[-1] and (
-                len(batches[-1]) >= SMALL_BATCH_FILES or total + size > SMALL_BATCH_BYTES
-            ):
-                batches.append([])
-                total = 0
-            batches[-1].append(job)
-            total += size
+        batches = batched(jobs, lambda job: job.record.size, SMALL_BATCH_FILES, SMALL_BATCH_BYTES)
         with (
             ThreadPoolExecutor(self.workers, thread_name_prefix="coffre-fetch") as fetchers,
             ThreadPoolExecutor(FILE_WRITERS, thread_name_prefix="coffre-write") as writers,
             ThreadPoolExecutor(1, thread_name_prefix="coffre-sync") as syncer,
         ):
-            fetched = [fetchers.submit(self._fetch_small, b) for b in batches if b]
+            fetched = [fetchers.submit(self._fetch_small, b) for b in batches]
             synced: list[Future[None]] = []
             try:
                 for batch in fetched:

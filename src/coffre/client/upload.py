@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from coffre.client.batches import batched
 from coffre.client.direct import Direct, Storage, Urls
 from coffre.client.drive import Drive, Entry
 from coffre.client.state import Journal, find_journal
@@ -388,19 +389,12 @@ class Uploader:
 
     def _sealed_batches(self, jobs: list[SmallJob]) -> Iterator[list[m.SmallFile]]:
         """The jobs sealed, in batches of at most SMALL_BATCH_FILES files and
-        SMALL_BATCH_BYTES of content (or one file, if it is larger)."""
-        batch: list[m.SmallFile] = []
-        total = 0
-        for job in jobs:
-            sealed = self._small(job)
-            size = len(sealed.data) - cs.TAG_SIZE
-            if batch and (len(batch) >= SMALL_BATCH_FILES or total + size > SMALL_BATCH_BYTES):
-                yield batch
-                batch, total = [], 0
-            batch.append(sealed)
-            total += size
-        if batch:
-            yield batch
+        SMALL_BATCH_BYTES of content (or one file, if it is larger); each batch is sealed
+        only when it is asked for."""
+        sealed = (self._small(job) for job in jobs)
+        return batched(
+            sealed, lambda f: len(f.data) - cs.TAG_SIZE, SMALL_BATCH_FILES, SMALL_BATCH_BYTES
+        )
 
     def _small(self, job: SmallJob) -> m.SmallFile:
         try:
