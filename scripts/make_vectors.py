@@ -377,6 +377,135 @@ def share_vectors() -> dict[str, Any]:
     }
 
 
+def tree_copy_vector() -> dict[str, Any]:
+    """A kept copy of a tree (docs/crypto.md, section 11), written out byte by byte from
+    the layout: a first frame with /Docs and /Docs/a.txt, then a frame of changes that
+    renames a.txt to b.txt and removes a node."""
+    master_key, user_id = fixed("tree master key", 32), fixed("tree user id", 16)
+    root_id, docs_id, file_id = fixed("tree root", 16), fixed("tree docs", 16), fixed("tree a", 16)
+    version_id, author = fixed("tree version", 16), fixed("tree author", 16)
+    docs_key, file_key = fixed("tree docs key", 32), fixed("tree a key", 32)
+    # The listed records: as GET /v1/nodes sends them (docs/api.md); their envelopes are
+    # what the server holds, kept as they were and not opened again.
+    key_env, meta_env, sig = fixed("k", 93), fixed("m", 93), fixed("s", 64)
+    version_env, header = fixed("v", 172), fixed("h", 37)
+    node = "<B16s16s16s16sdddIHHH"
+    docs = (
+        struct.pack(
+            node,
+            0x02 | 0x04 | 0x10 | 0x40,
+            docs_id,
+            root_id,
+            fixed("tag docs", 16),
+            author,
+            1.5,
+            2.5,
+            0.0,
+            0,
+            93,
+            93,
+            64,
+        )
+        + key_env
+        + meta_env
+        + sig
+    )
+    a = (
+        struct.pack(
+            node + "16s16sIdQIIHHH",
+            0x01 | 0x02 | 0x04 | 0x10 | 0x20 | 0x40 | 0x80,
+            file_id,
+            docs_id,
+            fixed("tag a", 16),
+            author,
+            3.5,
+            4.5,
+            0.0,
+            1,
+            93,
+            93,
+            64,
+            version_id,
+            author,
+            1,
+            5.5,
+            1100,
+            4096,
+            1,
+            172,
+            37,
+            64,
+        )
+        + key_env
+        + meta_env
+        + sig
+        + version_env
+        + header
+        + sig
+    )
+    info = cn.VersionInfo(
+        fixed("tree content key", 32),
+        fixed("tree content id", 16),
+        1000,
+        1_795_651_200_000,
+        "text/plain",
+        fixed("tree content hash", 32),
+        4096,
+    )
+    version_plain = (
+        info.content_key
+        + info.content_id
+        + struct.pack(">QqI", info.size, info.mtime_ms, info.chunk_size)
+        + info.content_hash
+        + bytes([len(info.media_type)])
+        + info.media_type.encode()
+    )
+    head, index = "<4sBQIII", "<16s16s32sBHHI"
+    whole = (
+        struct.pack(head, b"CFT1", 0, 1234, 1, 0, 2)
+        + docs_id
+        + struct.pack(index, docs_id, root_id, docs_key, 0x00, 4, 0, len(docs))
+        + struct.pack(index, file_id, docs_id, file_key, 0x01, 5, len(version_plain), len(a))
+        + b"Docs"
+        + docs
+        + b"a.txt"
+        + version_plain
+        + a
+    )
+    removed = fixed("tree removed", 16)
+    changes = (
+        struct.pack(head, b"CFT1", 1, 1240, 1, 1, 1)
+        + docs_id
+        + removed
+        + struct.pack(index, file_id, docs_id, file_key, 0x03, 5, len(version_plain), len(a))
+        + b"b.txt"
+        + version_plain
+        + a
+    )
+    first = seal(master_key, Purpose.TREE_COPY, user_id + bytes(16), whole, nonce=fixed("n9", 12))
+    second = seal(
+        master_key, Purpose.TREE_COPY, user_id + first[-16:], changes, nonce=fixed("n10", 12)
+    )
+    copy = struct.pack("<I", len(first)) + first + struct.pack("<I", len(second)) + second
+
+    def state(seq: int, file_name: str, trashed: bool) -> dict[str, Any]:
+        """What the copy holds after a frame: the folder, and the file as it then is."""
+        folder = {"id": h(docs_id), "parent_id": h(root_id), "name": "Docs", "key": h(docs_key)}
+        file = {"id": h(file_id), "parent_id": h(docs_id), "name": file_name, "key": h(file_key)}
+        file |= {"trashed": trashed, "version_plaintext": h(version_plain), "size": info.size}
+        return {"seq": seq, "shared": [h(docs_id)], "entries": [folder, file]}
+
+    return {
+        "master_key": h(master_key),
+        "user_id": h(user_id),
+        "root_id": h(root_id),
+        "frames": [h(whole), h(changes)],
+        "copy": h(copy),
+        "after_first": state(1234, "a.txt", False),
+        "after_second": state(1240, "b.txt", True) | {"removed": [h(removed)]},
+    }
+
+
 def build() -> dict[str, Any]:
     return {
         "kdf.json": kdf_vectors(),
@@ -386,6 +515,7 @@ def build() -> dict[str, Any]:
         "stream.json": stream_vectors(),
         "links.json": link_vectors(),
         "shares.json": share_vectors(),
+        "tree_copy.json": tree_copy_vector(),
     }
 
 

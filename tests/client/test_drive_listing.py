@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from coffre.client import listing
-from coffre.client.drive import Entry, Tree, build_tree, grow_tree
+from coffre.client.drive import Entry, build_tree, grow_tree
 from coffre.errors import IntegrityError
 from coffre.protocol import models as m
 from coffre.server.services.records import Listing
-from tests.client.helpers import put
+from tests.client.helpers import put, same_tree
 from tests.conftest import User
 
 LocalFile = Callable[..., Path]
@@ -117,22 +117,6 @@ def test_decode_refuses_a_version_author_without_a_version() -> None:
         listing.decode(bytes(data))
 
 
-def _same(one: Tree, other: Tree) -> None:
-    assert set(one.entries) == set(other.entries)
-    for node_id, entry in one.entries.items():
-        twin = other.entries[node_id]
-        assert (entry.name, entry.kind, entry.parent_id, entry.key, entry.trashed) == (
-            twin.name,
-            twin.kind,
-            twin.parent_id,
-            twin.key,
-            twin.trashed,
-        )
-        assert entry.version == twin.version and entry.record == twin.record
-    for folder_id, kids in one.children.items():
-        assert {k.id for k in kids} == {k.id for k in other.children[folder_id]}
-
-
 def test_tree_opens_children_listed_before_their_folders(user: User, local: LocalFile) -> None:
     drive = user.drive
     deep = drive.makedirs("a/b/c/d")
@@ -148,9 +132,9 @@ def test_tree_opens_children_listed_before_their_folders(user: User, local: Loca
         return reference.path(reference.entries[page[0].id]).count("/")
 
     for order in (pages, pages[::-1], sorted(pages, key=depth)):
-        _same(grow_tree(drive.root(), order, drive.open_listed), reference)
+        same_tree(grow_tree(drive.root(), order, drive.open_listed), reference)
     whole = drive.tree()
-    _same(whole, reference)
+    same_tree(whole, reference)
     assert whole.entries[deep.id].trashed  # inside a folder in the bin
     assert [p for p, _ in whole.walk(whole.root)] == ["a", "a/b", "a/b/mid.txt"]
 

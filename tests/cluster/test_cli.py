@@ -15,6 +15,7 @@ test_account_and_files_round_trip = suite.test_account_and_files_round_trip
 test_move_copy_remove_restore_versions = suite.test_move_copy_remove_restore_versions
 test_errors_are_one_line_with_exit_codes = suite.test_errors_are_one_line_with_exit_codes
 test_sessions_password_recovery_logout = suite.test_sessions_password_recovery_logout
+test_whole_tree_commands_keep_a_sealed_copy = suite.test_whole_tree_commands_keep_a_sealed_copy
 
 
 def test_the_suite_is_all_here() -> None:

@@ -242,3 +242,50 @@ def test_shares() -> None:
     version_args = (b(ver["node_id"]), b(ver["version_id"]), b(ver["envelope"]), b(ver["header"]))
     assert csh.sign_version(member, *version_args) == b(ver["signature"])
     csh.verify_version(writer, b(ver["signature"]), *version_args)
+
+
+def test_tree_copy(tmp_path: Path) -> None:
+    """The kept copy of a tree (docs/crypto.md, section 11): frames sealed under the master
+    key for the account, each bound to the one before, laid out so that the client reads
+    them as specified and writes them byte for byte."""
+    from coffre.client import tree_copy
+    from coffre.client.drive import Entry
+
+    v = load("tree_copy.json")
+    master_key, user_id, copy = b(v["master_key"]), b(v["user_id"]), b(v["copy"])
+    whole, changes = (b(f) for f in v["frames"])
+    first_length = int.from_bytes(copy[:4], "little")
+    first, second = copy[4 : 4 + first_length], copy[8 + first_length :]
+    assert ca.open_tree_copy(master_key, user_id, bytes(16), first) == whole
+    assert ca.open_tree_copy(master_key, user_id, first[-16:], second) == changes
+    with pytest.raises(IntegrityError):  # another account
+        ca.open_tree_copy(master_key, flip(user_id, 0), bytes(16), first)
+    with pytest.raises(IntegrityError):  # out of its place in the chain
+        ca.open_tree_copy(master_key, user_id, bytes(16), second)
+    root = Entry(v["root_id"], None, "folder", "", b"\0" * 32)
+    path = tmp_path / "tree.bin"
+    reader = tree_copy.TreeCopy(path, master_key, user_id)
+    for expected, data in ((v["after_first"], copy[: 4 + first_length]), (v["after_second"], copy)):
+        path.write_bytes(data)
+        kept = reader.load(root)
+        assert kept is not None and kept.clean
+        assert kept.seq == expected["seq"] and kept.shared == frozenset(expected["shared"])
+        assert set(kept.tree.entries) == {root.id} | {e["id"] for e in expected["entries"]}
+        for e in expected["entries"]:
+            entry = kept.tree.entries[e["id"]]
+            assert (entry.parent_id, entry.name, entry.key) == (
+                e["parent_id"],
+                e["name"],
+                b(e["key"]),
+            )
+            if "version_plaintext" in e:
+                assert entry.version == cn.parse_version(b(e["version_plaintext"]))
+                assert entry.size == e["size"] and entry.trashed == e["trashed"]
+            else:
+                assert entry.version is None
+        if data is not copy:  # written back as it was read
+            entries = tree_copy._in_tree_order(kept.tree)
+            assert tree_copy._frame(tree_copy.WHOLE, kept.seq, kept.shared, [], entries) == whole
+    renamed = kept.tree.entries[v["after_second"]["entries"][1]["id"]]
+    removed = v["after_second"]["removed"]
+    assert tree_copy._frame(tree_copy.CHANGES, 1240, kept.shared, removed, [renamed]) == changes

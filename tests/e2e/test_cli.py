@@ -164,3 +164,24 @@ def test_sessions_password_recovery_logout(cli: Cli, tmp_path: Path, server: Ser
     phone.run("logout")
     assert not (tmp_path / "phone" / "session.json").exists()
     assert phone.run("ls", check=False).returncode == 4
+
+
+def test_whole_tree_commands_keep_a_sealed_copy(cli: Cli, tmp_path: Path, server: Server) -> None:
+    src = tmp_path / "src"
+    (src / "notes").mkdir(parents=True)
+    (src / "notes" / "plan.md").write_text("# plan\n")
+    cli.run("put", str(src / "notes"), "/")
+    assert cli.out("find", "*.md").strip() == "/notes/plan.md"
+    copies = list((tmp_path / "home" / "trees").iterdir())
+    assert len(copies) == 1 and stat.S_IMODE(copies[0].stat().st_mode) == 0o600
+    assert b"plan.md" not in copies[0].read_bytes()
+    # Changes made here, and from another device, reach the next command through the feed.
+    cli.run("mv", "notes/plan.md", "notes/plan-v2.md")
+    laptop = Cli(tmp_path / "laptop", server)
+    laptop.run("login", "alice@example.org", "--password-stdin", input=PASSWORD + "\n")
+    laptop.run("mkdir", "notes/from-laptop")
+    laptop.run("rm", "notes/plan-v2.md")
+    assert cli.out("find", "*").splitlines() == ["/notes/", "/notes/from-laptop/"]
+    assert "plan-v2.md" in cli.out("rubbish")
+    cli.run("logout")
+    assert not list((tmp_path / "home" / "trees").iterdir())

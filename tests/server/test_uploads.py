@@ -320,6 +320,32 @@ def test_a_small_file_batch_is_all_or_nothing(alice: Account) -> None:
     assert alice.api.small_files(m.SmallFilesRequest(files=good))
 
 
+def test_a_small_file_batch_checks_names_folder_by_folder(alice: Account) -> None:
+    """A batch spread over folders clashes only with a live name in the file's own folder:
+    not with the same name elsewhere, nor with one in the rubbish bin."""
+    one, two = alice.mkdir(), alice.mkdir()
+    binned = alice.small_file(10, parent_id=one.id)
+    assert binned.node is not None
+    (record,) = alice.api.small_files(m.SmallFilesRequest(files=[binned]))
+    alice.api.trash(record.id)
+
+    def named(parent_id: str) -> m.SmallFile:
+        f = alice.small_file(10, parent_id=parent_id)
+        assert f.node is not None and binned.node is not None
+        node = f.node.model_copy(update={"name_tag": binned.node.name_tag})
+        return f.model_copy(update={"node": node})
+
+    batch = [
+        named(one.id),
+        named(two.id),
+        *(alice.small_file(10, parent_id=two.id) for _ in range(3)),
+    ]
+    assert len(alice.api.small_files(m.SmallFilesRequest(files=batch))) == 5
+    with pytest.raises(Conflict) as caught:  # now live in ``two``
+        alice.api.small_files(m.SmallFilesRequest(files=[alice.small_file(10), named(two.id)]))
+    assert caught.value.code == "name_taken"
+
+
 def test_small_files_are_one_chunk_of_their_size(alice: Account) -> None:
     base = alice.small_file(100)
     two_chunks = base.model_copy(

@@ -12,7 +12,8 @@ import click
 from coffre.client.account import AccountKeys, open_keys
 from coffre.client.api import Api
 from coffre.client.drive import Drive
-from coffre.client.state import SavedSession, load_session
+from coffre.client.state import SavedSession, load_session, tree_copy_path
+from coffre.client.tree_copy import TreeCopy
 from coffre.errors import NotFound, Unauthenticated, UsageError
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
@@ -59,7 +60,8 @@ class CliContext:
             session = self.session()
             api = self.api(session)
             keys: AccountKeys = open_keys(session.master_key, api.keys())
-            self._drive = Drive(api, keys)
+            copy = TreeCopy(tree_copy_path(keys.user_id), keys.master_key, keys.user_id)
+            self._drive = Drive(api, keys, copy)
         return self._drive
 
     def locate(self, path: str) -> tuple[Drive, str]:

@@ -344,8 +344,8 @@ class Api:
 
     # -- feed -----------------------------------------------------------------------------
 
-    def events(self, after: int, wait: float = 0) -> m.EventList:
-        params = {"after": after, "wait": wait}
+    def events(self, after: int, wait: float = 0, limit: int = 1000) -> m.EventList:
+        params = {"after": after, "wait": wait, "limit": limit}
         return self._call(m.EventList, "GET", "/v1/events", params=params, timeout=wait + 30)
 
     # -- public links ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from coffre.client import listing
 from coffre.client.account import AccountKeys
@@ -21,6 +21,9 @@ from coffre.crypto import nodes as cn
 from coffre.crypto import shares as cs
 from coffre.errors import Conflict, IntegrityError, NotFound, UsageError
 from coffre.protocol import models as m
+
+if TYPE_CHECKING:
+    from coffre.client.tree_copy import TreeCopy
 
 KIND = {"folder": cn.Kind.FOLDER, "file": cn.Kind.FILE}
 COPY_BATCH = 2_000
@@ -242,9 +245,10 @@ class Drive:
     """One's own tree. Records inside folders one shares are checked for a signature of a
     writer the shares allow (:mod:`coffre.client.sharing`); the rest need none."""
 
-    def __init__(self, api: Api, keys: AccountKeys) -> None:
+    def __init__(self, api: Api, keys: AccountKeys, copy: TreeCopy | None = None) -> None:
         self.api = api
         self.keys = keys
+        self.kept = copy
         self._shared_roots: set[str] | None = None
         self._requests: dict[str, m.LinkInfo] | None = None
         self.writers: Writers | None = None
@@ -356,7 +360,12 @@ class Drive:
             return None
 
     def tree(self) -> Tree:
-        """Every node of the account, opened from the root down (rubbish included)."""
+        """Every node of the account, opened from the root down (rubbish included): from
+        the kept copy brought up to date if this drive has one (client/tree_copy.py)."""
+        return self.kept.tree(self) if self.kept is not None else self.list_tree()
+
+    def list_tree(self) -> Tree:
+        """Every node of the account, listed and opened from the root down."""
         return grow_tree(self.root(), listing.pages(self.api), self.open_listed)
 
     # -- making and changing --------------------------------------------------------------

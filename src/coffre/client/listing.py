@@ -185,6 +185,78 @@ def decode(data: bytes) -> list[ListedNode]:
     return nodes
 
 
+# -- one record at a time (the client's kept copy of its tree, client/tree_copy.py) -------
+
+_ONE = m.NODES_PAGE.pack(m.NODES_MAGIC, 1, 0, b"")
+
+
+def decode_one(record: bytes) -> ListedNode:
+    """One record of :func:`encode_one`, checked by the same decoder as the server's pages."""
+    return decode(_ONE + record)[0]
+
+
+def encode_one(node: ListedNode) -> bytes:
+    """One record as the binary listing carries it: what :func:`decode_one` reads back."""
+    f = node._fixed
+    layout = m.NODE_VERSION_FIXED if f[0] & m.NODE_VERSION else m.NODE_FIXED
+    fields = (node.key, node.meta, node.signature, node.envelope, node.header, node.vsig)
+    return b"".join((layout.pack(*f), *fields))  # a folder's last three are empty
+
+
+def _raw(hex_id: str | None) -> bytes:
+    return bytes.fromhex(hex_id) if hex_id else b""
+
+
+def from_record(record: m.NodeRecord) -> ListedNode:
+    """The listed form of a record fetched as JSON (one node asked for by id)."""
+    meta, sig = record.meta or b"", record.signature or b""
+    flags = (
+        (m.NODE_FILE if record.kind == "file" else 0)
+        | (m.NODE_PARENT if record.parent_id else 0)
+        | (m.NODE_NAME_TAG if record.name_tag else 0)
+        | (m.NODE_TRASHED if record.trashed is not None else 0)
+        | (m.NODE_AUTHOR if record.author else 0)
+        | (m.NODE_META if record.meta is not None else 0)
+    )
+    node = (
+        _raw(record.id),
+        _raw(record.parent_id),
+        _raw(record.name_tag),
+        _raw(record.author),
+        record.created,
+        record.updated,
+        record.trashed or 0.0,
+        record.versions,
+        len(record.key),
+        len(meta),
+        len(sig),
+    )
+    v = record.version
+    fixed: tuple[Any, ...] = (flags, *node)
+    layout, version = m.NODE_FIXED, (b"", b"", b"")
+    if v is not None:
+        vsig = v.signature or b""
+        layout, version = m.NODE_VERSION_FIXED, (v.envelope, v.header, vsig)
+        fixed = (
+            flags | m.NODE_VERSION | (m.NODE_VERSION_AUTHOR if v.author else 0),
+            *node,
+            _raw(v.id),
+            _raw(v.author),
+            v.number,
+            v.created,
+            v.size,
+            v.chunk_size,
+            v.chunk_count,
+            len(v.envelope),
+            len(v.header),
+            len(vsig),
+        )
+    # Packed and unpacked, so that the fields read as the decoder's do (ids padded to 16).
+    listed = ListedNode(layout.unpack(layout.pack(*fixed)), record.key, meta, sig, *version)
+    listed._record = record
+    return listed
+
+
 # -- fetching -----------------------------------------------------------------------------
 
 

@@ -84,6 +84,15 @@ def load_session() -> SavedSession | None:
 
 def forget_session() -> None:
     _session_path().unlink(missing_ok=True)
+    trees = home() / "trees"
+    if trees.is_dir():
+        for path in trees.iterdir():
+            path.unlink(missing_ok=True)
+
+
+def tree_copy_path(user_id: bytes) -> Path:
+    """Where the kept copy of an account's tree is: one file per account."""
+    return home() / "trees" / f"{user_id.hex()}.bin"
 
 
 # -- upload journals ----------------------------------------------------------------------

@@ -47,7 +47,7 @@ def random_bytes(n: int) -> bytes:
     return os.urandom(n)
 
 
-def equal(a: bytes, b: bytes) -> bool:
+def equal(a: bytes | memoryview, b: bytes) -> bool:
     """Constant-time comparison."""
     return hmac.compare_digest(a, b)
 
@@ -89,7 +89,9 @@ class Aead:
     def encrypt(self, nonce: bytes, plaintext: bytes, associated_data: bytes) -> bytes:
         return self._aead.encrypt(nonce, plaintext, associated_data)
 
-    def decrypt(self, nonce: bytes, ciphertext: bytes, associated_data: bytes) -> bytes:
+    def decrypt(
+        self, nonce: bytes | memoryview, ciphertext: bytes | memoryview, associated_data: bytes
+    ) -> bytes:
         try:
             return self._aead.decrypt(nonce, ciphertext, associated_data)
         except InvalidTag:

@@ -9,6 +9,7 @@
     master key ──seal("identity-keys", user_id)──▶ X25519 and Ed25519 private keys
     master key ──seal("root-key", user_id || root_id)──▶ root folder key
     master key ──HKDF-Expand("coffre/v1 recovery-verifier")──▶ recovery verifier
+    master key ──seal("tree-copy", user_id || previous)──▶ the client's kept copy of its tree
 
 ``params`` is the 30-byte encoding of the Argon2id parameters (:meth:`KdfParams.encode`), so
 parameters other than those the client used give other keys; and the client refuses
@@ -149,6 +150,28 @@ def wrap_root_key(master_key: bytes, user_id: bytes, root_id: bytes, root_key: b
 
 def unwrap_root_key(master_key: bytes, user_id: bytes, root_id: bytes, wrapped: bytes) -> bytes:
     return open_(master_key, Purpose.ROOT_KEY, user_id + root_id, wrapped, what="root folder key")
+
+
+def seal_tree_copy(
+    master_key: bytes,
+    user_id: bytes,
+    previous: bytes,
+    plaintext: bytes,
+    *,
+    nonce: bytes | None = None,
+) -> bytes:
+    """One frame of the client's kept copy of its tree (docs/crypto.md, section 11), sealed
+    for its own disk and bound to the frame before it (``previous``: the SHA-256 of that
+    frame's envelope, or 32 zero bytes for the first); ``nonce`` is for test vectors only."""
+    context = user_id + previous
+    return seal(master_key, Purpose.TREE_COPY, context, plaintext, nonce=nonce)
+
+
+def open_tree_copy(
+    master_key: bytes, user_id: bytes, previous: bytes, sealed: bytes | memoryview
+) -> bytes:
+    context = user_id + previous
+    return open_(master_key, Purpose.TREE_COPY, context, sealed, what="kept copy of the tree")
 
 
 def recovery_verifier(master_key: bytes) -> bytes:

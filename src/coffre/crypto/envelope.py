@@ -29,6 +29,7 @@ from coffre.errors import IntegrityError
 VERSION = 0x01
 HEADER_SIZE = 1 + p.NONCE_SIZE + 32
 OVERHEAD = HEADER_SIZE + p.TAG_SIZE
+_IN_PLACE = 1 << 16
 
 
 class Purpose(Enum):
@@ -43,6 +44,7 @@ class Purpose(Enum):
     LINK_KEY = "link-key"
     REQUEST_KEY = "request-key"
     THUMBNAIL = "thumbnail"
+    TREE_COPY = "tree-copy"
 
     @property
     def label(self) -> bytes:
@@ -75,16 +77,21 @@ def seal(
     return bytes([VERSION]) + nonce + commitment + aead.encrypt(nonce, plaintext, ad)
 
 
-def open_(key: bytes, purpose: Purpose, context: bytes, envelope: bytes, *, what: str) -> bytes:
-    """Open an envelope sealed by :func:`seal`; ``what`` names it in the error message."""
+def open_(
+    key: bytes, purpose: Purpose, context: bytes, envelope: bytes | memoryview, *, what: str
+) -> bytes:
+    """Open an envelope sealed by :func:`seal`; ``what`` names it in the error message. A
+    large one (the client's kept copy of its tree) may come as a memoryview, read in place."""
     if len(key) != p.KEY_SIZE or len(envelope) < OVERHEAD or envelope[0] != VERSION:
         raise IntegrityError(what)
     aead, commitment = _subkeys(key, purpose)
     if not p.equal(envelope[13:HEADER_SIZE], commitment):
         raise IntegrityError(what)
+    # A large envelope is read in place, not copied.
+    body = (
+        memoryview(envelope)[HEADER_SIZE:] if len(envelope) > _IN_PLACE else envelope[HEADER_SIZE:]
+    )
     try:
-        return aead.decrypt(
-            envelope[1:13], envelope[HEADER_SIZE:], _associated_data(purpose, context)
-        )
+        return aead.decrypt(envelope[1:13], body, _associated_data(purpose, context))
     except p.AuthenticationFailed:
         raise IntegrityError(what) from None

@@ -162,9 +162,10 @@ _VERSION_FIXED = struct.Struct(">32s16sQqI32sB")
 """content key, content id, size, mtime, chunk size, content hash, media type length"""
 
 
-def seal_version(node_key: bytes, node_id: bytes, version_id: bytes, info: VersionInfo) -> bytes:
+def version_plaintext(info: VersionInfo) -> bytes:
+    """The binary record a version envelope seals (docs/crypto.md, section 6)."""
     media_type = info.media_type.encode()[:255]
-    plaintext = (
+    return (
         _VERSION_FIXED.pack(
             info.content_key,
             info.content_id,
@@ -176,12 +177,20 @@ def seal_version(node_key: bytes, node_id: bytes, version_id: bytes, info: Versi
         )
         + media_type
     )
-    return seal(node_key, Purpose.VERSION, node_id + version_id, plaintext)
+
+
+def seal_version(node_key: bytes, node_id: bytes, version_id: bytes, info: VersionInfo) -> bytes:
+    return seal(node_key, Purpose.VERSION, node_id + version_id, version_plaintext(info))
 
 
 def open_version(node_key: bytes, node_id: bytes, version_id: bytes, sealed: bytes) -> VersionInfo:
     what = "file version"
-    raw = open_(node_key, Purpose.VERSION, node_id + version_id, sealed, what=what)
+    return parse_version(open_(node_key, Purpose.VERSION, node_id + version_id, sealed, what=what))
+
+
+def parse_version(raw: bytes) -> VersionInfo:
+    """The opened record of :func:`version_plaintext`; a bad layout is an IntegrityError."""
+    what = "file version"
     if len(raw) < _VERSION_FIXED.size:
         raise IntegrityError(what)
     key, content_id, size, mtime, chunk_size, digest, type_length = _VERSION_FIXED.unpack_from(raw)

@@ -32,6 +32,7 @@ export const Purpose = Object.freeze({
   LINK_KEY: "link-key",
   REQUEST_KEY: "request-key",
   THUMBNAIL: "thumbnail",
+  TREE_COPY: "tree-copy", // the command line's kept copy of its tree (docs/crypto.md 11)
 });
 
 const PURPOSES = new Set(Object.values(Purpose));
