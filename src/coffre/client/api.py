@@ -55,6 +55,14 @@ KEEPALIVE_EXPIRY = 4.0
 """Seconds an idle connection is kept for reuse: less than uvicorn's default keep-alive (5 s)."""
 
 
+def _json_body(body: BaseModel | None) -> dict[str, Any]:
+    """A model as a request's JSON body, serialized by pydantic's own (compiled) encoder."""
+    if body is None:
+        return {}
+    content = body.model_dump_json(exclude_none=True).encode()
+    return {"content": content, "content_type": "application/json"}
+
+
 class Api:
     def __init__(
         self,
@@ -123,6 +131,7 @@ class Api:
         idempotent: bool | None = None,
         timeout: float | None = None,
         accept: str | None = None,
+        content_type: str | None = None,
     ) -> httpx.Response:
         retry = method in ("GET", "PUT", "DELETE", "HEAD") if idempotent is None else idempotent
         deadline = time.monotonic() + self.retry_for
@@ -136,7 +145,9 @@ class Api:
                     json=json,
                     content=content,
                     params=params,
-                    headers=self._headers() | ({"accept": accept} if accept else {}),
+                    headers=self._headers()
+                    | ({"accept": accept} if accept else {})
+                    | ({"content-type": content_type} if content_type else {}),
                     **extra,
                 )
             except httpx.TransportError as exc:
@@ -172,8 +183,7 @@ class Api:
     def _call(
         self, model: type[T], method: str, path: str, body: BaseModel | None = None, **kw: Any
     ) -> T:
-        json = body.model_dump(mode="json", exclude_none=True) if body is not None else None
-        content = self.request(method, path, json=json, **kw).content
+        content = self.request(method, path, **_json_body(body), **kw).content
         try:
             return model.model_validate_json(content)
         except ValidationError:
@@ -181,8 +191,7 @@ class Api:
             raise IntegrityError(f"the server's answer to {method} {path}") from None
 
     def _send(self, method: str, path: str, body: BaseModel | None = None, **kw: Any) -> None:
-        json = body.model_dump(mode="json", exclude_none=True) if body is not None else None
-        self.request(method, path, json=json, **kw)
+        self.request(method, path, **_json_body(body), **kw)
 
     # -- accounts -------------------------------------------------------------------------
 

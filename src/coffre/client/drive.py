@@ -8,8 +8,11 @@ types shown to users come only out of envelopes (A8).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from coffre.client import listing
@@ -25,6 +28,7 @@ from coffre.protocol import models as m
 if TYPE_CHECKING:
     from coffre.client.tree_copy import TreeCopy
 
+_BY_NAME = attrgetter("name")
 KIND = {"folder": cn.Kind.FOLDER, "file": cn.Kind.FILE}
 COPY_BATCH = 2_000
 
@@ -73,22 +77,37 @@ class Tree:
 
     def walk(self, top: Entry, *, include_trashed: bool = False) -> Iterator[tuple[str, Entry]]:
         """``(relative path, entry)`` below ``top``, depth first, folders before contents."""
-        stack: list[tuple[str, Iterator[Entry]]] = [("", iter(self.listing(top)))]
+        listing = self.listing
+        stack: list[tuple[str, Iterator[Entry]]] = [("", iter(listing(top)))]
         while stack:
             prefix, children = stack[-1]
-            child = next(children, None)
-            if child is None:
+            for child in children:
+                if child.trashed and not include_trashed:
+                    continue
+                rel = f"{prefix}/{child.name}" if prefix else child.name
+                yield rel, child
+                if child.kind == "folder":
+                    stack.append((rel, iter(listing(child))))
+                    break
+            else:
                 stack.pop()
-                continue
-            if child.trashed and not include_trashed:
-                continue
-            rel = f"{prefix}/{child.name}" if prefix else child.name
-            yield rel, child
-            if child.is_folder:
-                stack.append((rel, iter(self.listing(child))))
 
     def listing(self, folder: Entry) -> list[Entry]:
-        return sorted(self.children.get(folder.id, []), key=lambda e: e.name)
+        return sorted(self.children.get(folder.id, ()), key=_BY_NAME)
+
+
+@contextmanager
+def without_gc() -> Iterator[None]:
+    """Hold the cyclic garbage collector while a whole tree's objects are made: it would
+    otherwise walk every object made so far again and again (a hundred thousand entries
+    with their records), and they hold no cycles for it to free."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def split_path(path: str) -> list[str]:
@@ -366,7 +385,8 @@ class Drive:
 
     def list_tree(self) -> Tree:
         """Every node of the account, listed and opened from the root down."""
-        return grow_tree(self.root(), listing.pages(self.api), self.open_listed)
+        with without_gc():
+            return grow_tree(self.root(), listing.pages(self.api), self.open_listed)
 
     # -- making and changing --------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from coffre.client import listing
-from coffre.client.drive import Entry, ListedEntry, Tree
+from coffre.client.drive import Entry, ListedEntry, Tree, without_gc
 from coffre.client.state import write_private
 from coffre.crypto import account as ca
 from coffre.crypto import nodes as cn
@@ -181,7 +181,8 @@ class TreeCopy:
             except (IntegrityError, struct.error):
                 break  # a frame cut short or not ours: the copy ends before it
             try:
-                kept = _apply_frame(plaintext, root, kept)
+                with without_gc():
+                    kept = _apply_frame(plaintext, root, kept)
             except IntegrityError:  # sealed by us, yet not as specified: trust none of it
                 self.forget()
                 return None

@@ -391,10 +391,18 @@ class Uploader:
         """The jobs sealed, in batches of at most SMALL_BATCH_FILES files and
         SMALL_BATCH_BYTES of content (or one file, if it is larger); each batch is sealed
         only when it is asked for."""
-        sealed = (self._small(job) for job in jobs)
         return batched(
-            sealed, lambda f: len(f.data) - cs.TAG_SIZE, SMALL_BATCH_FILES, SMALL_BATCH_BYTES
+            self._sealed(jobs),
+            lambda f: len(f.data) - cs.TAG_SIZE,
+            SMALL_BATCH_FILES,
+            SMALL_BATCH_BYTES,
         )
+
+    def _sealed(self, jobs: list[SmallJob]) -> Iterator[m.SmallFile]:
+        for job in jobs:
+            small = self._small(job)
+            self.progress(len(small.data) - cs.TAG_SIZE)
+            yield small
 
     def _small(self, job: SmallJob) -> m.SmallFile:
         try:
@@ -421,7 +429,6 @@ class Uploader:
             content_hash=cs.content_hash([cs.chunk_digest(data)]),
             chunk_size=self.chunk_size,
         )
-        self.progress(len(data))
         envelope = cn.seal_version(node_key, bytes.fromhex(node_id), version_id, info)
         signature = shares.sign_version(
             self.drive.keys.identity, bytes.fromhex(node_id), version_id, envelope, header
