@@ -34,3 +34,32 @@ def test_login_does_not_import_the_rest() -> None:
     assert "coffre.cli.account" in loaded
     for heavy in ("server", "support", "mail", "admin", "sharing", "links", "files"):
         assert f"coffre.cli.{heavy}" not in loaded, loaded
+
+
+def test_wire_models_are_built_on_first_use_and_by_the_server_at_start() -> None:
+    """A command builds only the wire models it uses; importing the server's routes builds
+    every one and turns deferring off, so FastAPI's adapters of them are complete too."""
+    script = (
+        "from pydantic import BaseModel\n"
+        "from coffre.protocol import models as m\n"
+        "def state():\n"
+        "    todo, out = [m.Model], []\n"
+        "    while todo:\n"
+        "        c = todo.pop(); todo.extend(c.__subclasses__())\n"
+        "        out.append(c.__pydantic_complete__)\n"
+        "    return out\n"
+        "print(sum(state()), len(state()))\n"
+        'm.PreloginRequest.model_validate_json(b\'{"email": "a@example.com"}\')\n'
+        "print(sum(state()), len(state()))\n"
+        "import coffre.server.routes\n"
+        "print(sum(state()), len(state()))\n"
+        "print(m.SignupRequest.model_config['defer_build'])\n"
+    )
+    lines = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    before, on_use, server = (tuple(map(int, line.split())) for line in lines[:3])
+    assert before[0] == 0 and before[1] > 50
+    assert on_use[0] == 1
+    assert server[0] == server[1] >= before[1]
+    assert lines[3] == "False"

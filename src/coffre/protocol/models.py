@@ -37,7 +37,23 @@ class Model(BaseModel):
         frozen=True,
         val_json_bytes="base64",
         ser_json_bytes="base64",
+        # A command builds only the validators it uses, on first use (pydantic 2.14 or
+        # later makes that thread-safe); the server builds them all at start: build_all().
+        defer_build=True,
     )
+
+
+def build_all() -> None:
+    """Build every wire model's validator and serializer now, and defer no more: the server
+    does it before its routes wrap the models, so that no request pays for building them and
+    the type adapters FastAPI makes of them (which follow a model's ``defer_build``) are
+    complete too. Models of other modules count once those modules are imported."""
+    pending: list[type[Model]] = [Model]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        model.model_config["defer_build"] = False  # each class has its own config dict
+        model.model_rebuild()
 
 
 # -- errors -------------------------------------------------------------------------------
