@@ -14,7 +14,7 @@ from coffre.client import disk, download
 from coffre.client.download import Downloader, SmallJob
 from coffre.client.upload import SmallJob as SmallUpload
 from coffre.client.upload import Uploader
-from coffre.errors import IntegrityError
+from coffre.errors import IntegrityError, NotFound
 from tests.client.helpers import CHUNK, put
 from tests.conftest import User
 
@@ -35,16 +35,16 @@ class FirstRangeLast:
     def get_chunk(self, version_id: str, index: int) -> bytes:
         return self.inner.get_chunk(version_id, index)
 
-    def get_chunks(self, version_id: str, first: int, count: int) -> bytes:
+    def get_chunks_into(self, version_id: str, first: int, count: int, into: memoryview) -> int:
         if first == 0:
             assert self.rest_done.wait(30)
-        data = self.inner.get_chunks(version_id, first, count)
+        length = self.inner.get_chunks_into(version_id, first, count, into)
         if first != 0:
             with self.lock:
                 self.answered += 1
                 if self.answered == self.others:
                     self.rest_done.set()
-        return data
+        return length
 
     def small_chunks(self, version_ids: list[str]) -> dict[str, bytes]:
         return self.inner.small_chunks(version_ids)
@@ -66,6 +66,24 @@ def test_ranges_written_out_of_order_land_at_their_offsets(
     assert (out / "big.bin").read_bytes() == data
     assert (out / "big.bin").stat().st_mtime_ns // 1_000_000 == entry.version.mtime_ms
     assert [p.name for p in out.iterdir()] == ["big.bin"]
+
+
+def test_a_range_is_received_into_the_callers_buffer(user: User, local: LocalFile) -> None:
+    """What a range answers lands in the buffer given; an error is the server's, with its
+    code; an answer longer than the buffer keeps only what fits and says how long it was."""
+    data = os.urandom(5 * CHUNK)
+    entry = put(user.drive, local(data=data), user.drive.root(), "r.bin")
+    assert entry.record is not None and entry.record.version is not None
+    version_id, api = entry.record.version.id, user.drive.api
+    whole = api.get_chunks(version_id, 0, 5)
+    into = memoryview(bytearray(len(whole)))
+    assert api.get_chunks_into(version_id, 0, 5, into) == len(whole)
+    assert bytes(into) == whole
+    short = memoryview(bytearray(len(whole) - 1))
+    assert api.get_chunks_into(version_id, 0, 5, short) > len(short)
+    with pytest.raises(NotFound) as caught:
+        api.get_chunks_into(entry.record.id, 0, 5, into)  # a node, not a version
+    assert caught.value.code == "version_not_found"
 
 
 def test_a_bad_range_after_others_were_written_leaves_no_file(
@@ -151,8 +169,8 @@ def test_a_bad_small_file_keeps_its_whole_batch_out(
         def get_chunk(self, version_id: str, index: int) -> bytes:
             return api.get_chunk(version_id, index)
 
-        def get_chunks(self, version_id: str, first: int, count: int) -> bytes:
-            return api.get_chunks(version_id, first, count)
+        def get_chunks_into(self, version_id: str, first: int, count: int, into: memoryview) -> int:
+            return api.get_chunks_into(version_id, first, count, into)
 
         def small_chunks(self, version_ids: list[str]) -> dict[str, bytes]:
             chunks = api.small_chunks(version_ids)

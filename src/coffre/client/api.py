@@ -15,6 +15,7 @@ import base64
 import random
 import socket
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -134,22 +135,57 @@ class Api:
         content_type: str | None = None,
     ) -> httpx.Response:
         retry = method in ("GET", "PUT", "DELETE", "HEAD") if idempotent is None else idempotent
+        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+
+        def send() -> httpx.Response:
+            return self.http.request(
+                method,
+                path,
+                json=json,
+                content=content,
+                params=params,
+                headers=self._headers()
+                | ({"accept": accept} if accept else {})
+                | ({"content-type": content_type} if content_type else {}),
+                **extra,
+            )
+
+        return self._retrying(send, retry)
+
+    def read_into(self, path: str, params: dict[str, Any], into: memoryview) -> int:
+        """GET ``path`` and receive its body straight into ``into``, with no buffer of the
+        whole answer in between; retried from the start like any GET. Returns the body's
+        length, which is more than ``len(into)`` if it did not fit: then only what fits was
+        kept, and reading stopped there."""
+        received = 0
+
+        def send() -> httpx.Response:
+            nonlocal received
+            with self.http.stream("GET", path, params=params, headers=self._headers()) as answer:
+                if answer.status_code >= 400:
+                    answer.read()  # for the error's code and message
+                    return answer
+                received = 0
+                for piece in answer.iter_bytes():
+                    end = received + len(piece)
+                    if end > len(into):
+                        received = end  # too long: the caller sees the length is wrong
+                        return answer
+                    into[received:end] = piece
+                    received = end
+                return answer
+
+        self._retrying(send, retry=True)
+        return received
+
+    def _retrying(self, send: Callable[[], httpx.Response], retry: bool) -> httpx.Response:
+        """``send()`` until it answers below 400; again after a transport error or a 502,
+        503 or 504 if ``retry``, for up to ``retry_for`` seconds."""
         deadline = time.monotonic() + self.retry_for
         delay = 0.1
-        extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         while True:
             try:
-                response = self.http.request(
-                    method,
-                    path,
-                    json=json,
-                    content=content,
-                    params=params,
-                    headers=self._headers()
-                    | ({"accept": accept} if accept else {})
-                    | ({"content-type": content_type} if content_type else {}),
-                    **extra,
-                )
+                response = send()
             except httpx.TransportError as exc:
                 # A connection that was never made carried no request: any request may be
                 # sent again (behind a load balancer, another API process may take it).
@@ -351,6 +387,11 @@ class Api:
         params = {"first": first, "count": count}
         return self.request("GET", f"/v1/versions/{version_id}/chunks", params=params).content
 
+    def get_chunks_into(self, version_id: str, first: int, count: int, into: memoryview) -> int:
+        """The same, received into ``into``; the answer's length (see :meth:`read_into`)."""
+        params = {"first": first, "count": count}
+        return self.read_into(f"/v1/versions/{version_id}/chunks", params, into)
+
     # -- feed -----------------------------------------------------------------------------
 
     def events(self, after: int, wait: float = 0, limit: int = 1000) -> m.EventList:
@@ -441,6 +482,10 @@ class LinkApi:
         params = {"first": first, "count": count}
         path = f"{self.base}/versions/{version_id}/chunks"
         return self.api.request("GET", path, params=params).content
+
+    def get_chunks_into(self, version_id: str, first: int, count: int, into: memoryview) -> int:
+        params = {"first": first, "count": count}
+        return self.api.read_into(f"{self.base}/versions/{version_id}/chunks", params, into)
 
     def start_upload(self, req: m.UploadRequest) -> m.UploadState:
         return self.api._call(m.UploadState, "POST", f"{self.base}/uploads", req)

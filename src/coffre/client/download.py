@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -59,7 +60,10 @@ class ChunkReader(Protocol):
 
     def get_chunk(self, version_id: str, index: int) -> bytes: ...
 
-    def get_chunks(self, version_id: str, first: int, count: int) -> bytes: ...
+    def get_chunks_into(self, version_id: str, first: int, count: int, into: memoryview) -> int:
+        """Chunks ``first`` .. ``first + count - 1``, concatenated, received into ``into``;
+        returns the answer's length (more than ``len(into)`` if it did not fit)."""
+        ...
 
     def small_chunks(self, version_ids: list[str]) -> dict[str, bytes]: ...
 
@@ -177,15 +181,21 @@ class Downloader:
             cs.chunk_plaintext_size(info.size, cipher.chunk_size, i) + cs.TAG_SIZE
             for i in range(first, first + count)
         ]
-        pieces: Iterable[bytes] | None = (
+        pieces: Iterable[bytes | memoryview] | None = (
             _from_storage(direct, first, count) if direct is not None else None
         )
         if pieces is None:
+            expected = sum(sizes)
             if count == 1:
-                data = self.api.get_chunk(version_id, first)
+                data: bytes | memoryview = self.api.get_chunk(version_id, first)
             else:
-                data = self.api.get_chunks(version_id, first, count)
-            if len(data) != sum(sizes):
+                # Received into this worker's buffer, reused from range to range: memory
+                # stays flat, where a new buffer per range left the allocator holding more
+                # and more as a large download went on.
+                data = _range_buffer(expected)
+                if self.api.get_chunks_into(version_id, first, count, data) != expected:
+                    raise IntegrityError("file content")
+            if len(data) != expected:
                 raise IntegrityError("file content")
             pieces = _cut(data, sizes)
         for index, (length, piece) in enumerate(zip(sizes, pieces, strict=True), start=first):
@@ -380,11 +390,26 @@ def _umask() -> int:
 _UMASK = _umask()
 
 
-def _cut(data: bytes, sizes: list[int]) -> Iterator[bytes]:
-    """``data`` in pieces of these sizes, one at a time (each a copy, made when needed)."""
+_RANGE_BUFFERS = threading.local()
+
+
+def _range_buffer(size: int) -> memoryview:
+    """This thread's buffer for a range's answer, grown to ``size`` bytes if it is smaller;
+    a view of exactly ``size`` bytes. A worker decrypts a range before it fetches the next,
+    so the buffer is free again by then."""
+    buffer: bytearray | None = getattr(_RANGE_BUFFERS, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _RANGE_BUFFERS.buffer = bytearray(size)
+    return memoryview(buffer)[:size]
+
+
+def _cut(data: bytes | memoryview, sizes: list[int]) -> Iterator[memoryview]:
+    """``data`` in pieces of these sizes, one at a time: views, not copies (AES-GCM reads
+    its ciphertext from a view)."""
+    view = memoryview(data)
     offset = 0
     for length in sizes:
-        yield data[offset : offset + length]
+        yield view[offset : offset + length]
         offset += length
 
 

@@ -123,7 +123,7 @@ class ContentCipher:
             raise ValueError("only the last chunk may be short")
         return self._aead.encrypt(_nonce(index, last), plaintext, self._ad)
 
-    def decrypt_chunk(self, index: int, ciphertext: bytes, *, last: bool) -> bytes:
+    def decrypt_chunk(self, index: int, ciphertext: bytes | memoryview, *, last: bool) -> bytes:
         try:
             plaintext = self._aead.decrypt(_nonce(index, last), ciphertext, self._ad)
         except p.AuthenticationFailed:
