@@ -10,6 +10,13 @@ import click
 from coffre.cli.main import COMMANDS, cli
 
 
+def _fresh_interpreter(script: str) -> str:
+    """What ``script`` prints, run by a new interpreter (nothing of Coffre loaded before)."""
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def test_every_lazy_command_resolves_to_itself() -> None:
     ctx = click.Context(cli)
     assert cli.list_commands(ctx) == sorted(COMMANDS)
@@ -28,9 +35,7 @@ def test_login_does_not_import_the_rest() -> None:
         "cli.get_command(click.Context(cli), 'login')\n"
         "print(' '.join(sorted(m for m in sys.modules if m.startswith('coffre.cli.'))))\n"
     )
-    loaded = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    ).stdout.split()
+    loaded = _fresh_interpreter(script).split()
     assert "coffre.cli.account" in loaded
     for heavy in ("server", "support", "mail", "admin", "sharing", "links", "files"):
         assert f"coffre.cli.{heavy}" not in loaded, loaded
@@ -40,14 +45,9 @@ def test_wire_models_are_built_on_first_use_and_by_the_server_at_start() -> None
     """A command builds only the wire models it uses; importing the server's routes builds
     every one and turns deferring off, so FastAPI's adapters of them are complete too."""
     script = (
-        "from pydantic import BaseModel\n"
         "from coffre.protocol import models as m\n"
         "def state():\n"
-        "    todo, out = [m.Model], []\n"
-        "    while todo:\n"
-        "        c = todo.pop(); todo.extend(c.__subclasses__())\n"
-        "        out.append(c.__pydantic_complete__)\n"
-        "    return out\n"
+        "    return [c.__pydantic_complete__ for c in m.every_model()]\n"
         "print(sum(state()), len(state()))\n"
         'm.PreloginRequest.model_validate_json(b\'{"email": "a@example.com"}\')\n'
         "print(sum(state()), len(state()))\n"
@@ -55,9 +55,7 @@ def test_wire_models_are_built_on_first_use_and_by_the_server_at_start() -> None
         "print(sum(state()), len(state()))\n"
         "print(m.SignupRequest.model_config['defer_build'])\n"
     )
-    lines = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+    lines = _fresh_interpreter(script).splitlines()
     before, on_use, server = (tuple(map(int, line.split())) for line in lines[:3])
     assert before[0] == 0 and before[1] > 50
     assert on_use[0] == 1

@@ -478,11 +478,6 @@ class LinkApi:
         path = f"{self.base}/versions/{version_id}/chunks/{index}"
         return self.api.request("GET", path).content
 
-    def get_chunks(self, version_id: str, first: int, count: int) -> bytes:
-        params = {"first": first, "count": count}
-        path = f"{self.base}/versions/{version_id}/chunks"
-        return self.api.request("GET", path, params=params).content
-
     def get_chunks_into(self, version_id: str, first: int, count: int, into: memoryview) -> int:
         params = {"first": first, "count": count}
         return self.api.read_into(f"{self.base}/versions/{version_id}/chunks", params, into)

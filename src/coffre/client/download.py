@@ -188,14 +188,14 @@ class Downloader:
             expected = sum(sizes)
             if count == 1:
                 data: bytes | memoryview = self.api.get_chunk(version_id, first)
+                length = len(data)
             else:
                 # Received into this worker's buffer, reused from range to range: memory
                 # stays flat, where a new buffer per range left the allocator holding more
                 # and more as a large download went on.
                 data = _range_buffer(expected)
-                if self.api.get_chunks_into(version_id, first, count, data) != expected:
-                    raise IntegrityError("file content")
-            if len(data) != expected:
+                length = self.api.get_chunks_into(version_id, first, count, data)
+            if length != expected:
                 raise IntegrityError("file content")
             pieces = _cut(data, sizes)
         for index, (length, piece) in enumerate(zip(sizes, pieces, strict=True), start=first):

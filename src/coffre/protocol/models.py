@@ -10,6 +10,7 @@ never shown to users as a file's own dates (those come out of envelopes).
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,15 +44,21 @@ class Model(BaseModel):
     )
 
 
+def every_model() -> Iterator[type[Model]]:
+    """:class:`Model` and every subclass of it, of every module imported so far."""
+    pending: list[type[Model]] = [Model]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        yield model
+
+
 def build_all() -> None:
     """Build every wire model's validator and serializer now, and defer no more: the server
     does it before its routes wrap the models, so that no request pays for building them and
     the type adapters FastAPI makes of them (which follow a model's ``defer_build``) are
     complete too. Models of other modules count once those modules are imported."""
-    pending: list[type[Model]] = [Model]
-    while pending:
-        model = pending.pop()
-        pending.extend(model.__subclasses__())
+    for model in every_model():
         model.model_config["defer_build"] = False  # each class has its own config dict
         model.model_rebuild()
 
