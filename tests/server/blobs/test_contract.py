@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 
 import httpx
 import pytest
@@ -47,6 +48,18 @@ def test_an_empty_blob_is_a_blob(store: BlobStore) -> None:
     store.put(key, b"")
     assert store.get(key) == b""
     assert store.chunk_sizes(key.split("/")[0]) == {0: 0}
+
+
+def test_a_blob_stored_in_pieces_comes_back_joined(store: BlobStore) -> None:
+    """A chunk is stored as the pieces of the request body it arrived in: more pieces
+    than one system call takes, empty ones, and views into larger buffers."""
+    key = chunk_key(content(), 0)
+    data = os.urandom(3000)
+    body = memoryview(b"x" + data + b"y")
+    pieces = [body[1 + i : 2 + i] for i in range(len(data))] + [b"", bytearray()]
+    store.store(key, pieces)
+    store.sync(key.split("/")[0])
+    assert store.get(key) == data
 
 
 def test_a_large_blob_goes_in_parts_and_comes_back_whole(store: BlobStore) -> None:
@@ -146,3 +159,19 @@ def test_a_fallback_store_reads_the_old_store_and_writes_the_new(make_store: Mak
     assert both.chunks(cid) == set()
     with pytest.raises(KeyError):
         both.get(chunk_key(cid, 0))
+
+
+def test_a_short_write_is_carried_on_from_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel may write only part of what writev is given: the rest follows."""
+    real = os.writev
+
+    def short(fd: int, buffers: list[memoryview]) -> int:
+        return real(fd, [bytes(buffers[0][:7])])  # at most 7 bytes a call
+
+    monkeypatch.setattr(os, "writev", short)
+    store = LocalBlobStore(tmp_path)
+    key = chunk_key(content(), 0)
+    store.store(key, [b"0123456789", b"abc", b"", b"defghijklmnopqrstuvwxyz"])
+    assert store.get(key) == b"0123456789abcdefghijklmnopqrstuvwxyz"

@@ -12,7 +12,7 @@ be reached raises :func:`storage_unavailable`'s error (a 503).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -35,6 +35,10 @@ class Presigned:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+Buffer = bytes | bytearray | memoryview
+"""Bytes as a chunk arrives: a request body's pieces are stored without being joined."""
+
+
 def chunk_key(content_id: str, index: int) -> str:
     return f"{content_id}/{index}"
 
@@ -43,9 +47,10 @@ class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` durably under ``key``, replacing any earlier blob atomically."""
 
-    def store(self, key: str, data: bytes | bytearray) -> None:
-        """Like :meth:`put`, but the blob may be durable only after :meth:`sync` of its
-        content: for the chunks of one request, synced together before it is answered."""
+    def store(self, key: str, pieces: Sequence[Buffer]) -> None:
+        """Like :meth:`put` of the pieces joined, but the blob may be durable only after
+        :meth:`sync` of its content: for the chunks of one request, synced together before
+        it is answered."""
 
     def sync(self, content_id: str) -> None:
         """Make every blob stored for ``content_id`` so far durable."""

@@ -9,9 +9,9 @@ only in the old store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from coffre.server.blobs.base import BlobStore, Presigned
+from coffre.server.blobs.base import BlobStore, Buffer, Presigned
 
 
 class FallbackBlobStore:
@@ -22,8 +22,8 @@ class FallbackBlobStore:
     def put(self, key: str, data: bytes) -> None:
         self.primary.put(key, data)
 
-    def store(self, key: str, data: bytes | bytearray) -> None:
-        self.primary.store(key, data)
+    def store(self, key: str, pieces: Sequence[Buffer]) -> None:
+        self.primary.store(key, pieces)
 
     def sync(self, content_id: str) -> None:
         self.primary.sync(content_id)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,7 +27,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from coffre.server.blobs.base import Presigned, storage_unavailable
+from coffre.server.blobs.base import Buffer, Presigned, storage_unavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -190,8 +190,8 @@ class S3BlobStore:
             return
         self._put_multipart(name, memoryview(data))
 
-    def store(self, key: str, data: bytes | bytearray) -> None:
-        self.put(key, data)
+    def store(self, key: str, pieces: Sequence[Buffer]) -> None:
+        self.put(key, b"".join(pieces))
 
     def sync(self, content_id: str) -> None:
         pass  # an object is durable once its PUT has been answered

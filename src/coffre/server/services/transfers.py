@@ -13,6 +13,7 @@ Small files (one chunk each) can skip the three-step dance: see :mod:`.small_fil
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from coffre.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QuotaExceeded
 from coffre.protocol import models as m
 from coffre.server.blobs import chunk_key
+from coffre.server.blobs.base import Buffer
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
 from coffre.server.services import events
@@ -237,14 +239,14 @@ def chunk_target(ctx: Context, who: Principal, upload_id: str) -> ChunkTarget:
         )
 
 
-def store_chunk(ctx: Context, target: ChunkTarget, index: int, data: bytes | bytearray) -> None:
-    """Write one chunk; it is durable once :func:`chunks_stored` has run for its request."""
+def store_chunk(ctx: Context, target: ChunkTarget, index: int, pieces: Sequence[Buffer]) -> None:
+    """Write one chunk, given as the pieces it arrived in; it is durable once
+    :func:`chunks_stored` has run for its request."""
     expected = target.expected(index)
-    if len(data) != expected:
-        raise BadRequest(
-            "bad_chunk_length", f"chunk {index} must be {expected} bytes, not {len(data)}"
-        )
-    ctx.blobs.store(chunk_key(target.content_id, index), data)
+    size = sum(map(len, pieces))
+    if size != expected:
+        raise BadRequest("bad_chunk_length", f"chunk {index} must be {expected} bytes, not {size}")
+    ctx.blobs.store(chunk_key(target.content_id, index), pieces)
 
 
 def chunks_stored(ctx: Context, target: ChunkTarget, indexes: list[int]) -> None:
@@ -271,7 +273,7 @@ def put_chunk(ctx: Context, who: Principal, upload_id: str, index: int, data: by
     parallel chunk uploads never queue on the database's write lock."""
     target = chunk_target(ctx, who, upload_id)
     target.check_index(index)
-    store_chunk(ctx, target, index, data)
+    store_chunk(ctx, target, index, [data])
     chunks_stored(ctx, target, [index])
 
 
