@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from coffre import __version__
 from coffre.client import listing
+from coffre.client.bulk import Bulk
 from coffre.errors import (
     ConnectionFailed,
     IntegrityError,
@@ -87,7 +88,11 @@ class Api:
             max_keepalive_connections=connections,
             keepalive_expiry=KEEPALIVE_EXPIRY,
         )
+        # Ranges of chunks are received over connections of their own (see coffre.client.bulk),
+        # when requests go over the network at all.
+        self._bulk: Bulk | None = None
         if transport is None:
+            self._bulk = Bulk(self.base_url, timeout=timeout, keepalive=KEEPALIVE_EXPIRY)
             # Without TCP_NODELAY, a request's last partial segment waits for the server's
             # delayed ACK (about 40 ms): every chunk PUT would stall that long.
             transport = httpx.HTTPTransport(
@@ -106,6 +111,8 @@ class Api:
 
     def close(self) -> None:
         self.http.close()
+        if self._bulk is not None:
+            self._bulk.close()
 
     def __enter__(self) -> Api:
         return self
@@ -158,9 +165,15 @@ class Api:
         length, which is more than ``len(into)`` if it did not fit: then only what fits was
         kept, and reading stopped there."""
         received = 0
+        bulk = self._bulk
 
         def send() -> httpx.Response:
             nonlocal received
+            if bulk is not None:
+                headers = self._headers() | {"user-agent": USER_AGENT}
+                got = bulk.get_into(path, params, headers, into)
+                received = got.length
+                return httpx.Response(got.status, content=got.error_body)
             with self.http.stream("GET", path, params=params, headers=self._headers()) as answer:
                 if answer.status_code >= 400:
                     answer.read()  # for the error's code and message

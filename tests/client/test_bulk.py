@@ -1,0 +1,214 @@
+"""Ranges received into the caller's buffer over plain HTTP/1.1 (coffre.client.bulk).
+
+A real HTTP server on a socket plays the API, and misbehaves as a server can: answers
+longer than asked, errors, a connection cut in the middle of a body.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import json
+import threading
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+
+from coffre.client.api import Api
+from coffre.client.bulk import Bulk
+from coffre.errors import ConnectionFailed, NotFound
+
+Answer = Callable[[http.server.BaseHTTPRequestHandler], None]
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    answer: Answer
+    connections = 0
+    paths: list[str]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1
+
+    def do_GET(self) -> None:
+        self.server.paths.append(self.path)
+        self.server.answer(self)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serving(answer: Answer) -> Iterator[_Server]:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.answer, server.paths = answer, []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def url(server: _Server, prefix: str = "") -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}{prefix}"
+
+
+def body(data: bytes, *, length: int | None = None, status: int = 200) -> Answer:
+    def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("content-length", str(len(data) if length is None else length))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    return answer
+
+
+def chunked(pieces: list[bytes]) -> Answer:
+    def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("transfer-encoding", "chunked")
+        handler.end_headers()
+        for piece in pieces:
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        handler.wfile.write(b"0\r\n\r\n")
+
+    return answer
+
+
+def bulk(server: _Server, prefix: str = "", keepalive: float = 30.0) -> Bulk:
+    return Bulk(url(server, prefix), timeout=10.0, keepalive=keepalive)
+
+
+def test_a_body_is_received_into_the_buffer_and_the_connection_kept() -> None:
+    data = bytes(range(256)) * 40
+    with serving(body(data)) as server:
+        reader = bulk(server, "/api/")
+        buffer = bytearray(len(data))
+        for first in (0, 8):
+            got = reader.get_into("/v1/x", {"first": first}, {}, memoryview(buffer))
+            assert (got.status, got.length, bytes(buffer)) == (200, len(data), data)
+        reader.close()
+    assert server.paths == ["/api/v1/x?first=0", "/api/v1/x?first=8"]
+    assert server.connections == 1
+
+
+def test_a_chunked_body_is_received_whole() -> None:
+    pieces = [b"a" * 1000, b"b" * 3, b"c" * 5000]
+    with serving(chunked(pieces)) as server:
+        reader = bulk(server)
+        buffer = bytearray(6003)
+        got = reader.get_into("/r", {}, {}, memoryview(buffer))
+        reader.get_into("/r", {}, {}, memoryview(buffer))
+        reader.close()
+    assert got.length == 6003 and bytes(buffer) == b"".join(pieces)
+    assert server.connections == 1
+
+
+def test_a_body_longer_than_the_buffer_says_so_and_the_connection_goes() -> None:
+    with serving(body(b"x" * 100)) as server:
+        reader = bulk(server)
+        buffer = bytearray(60)
+        assert reader.get_into("/r", {}, {}, memoryview(buffer)).length > 60
+        assert reader.get_into("/r", {}, {}, memoryview(buffer)).length > 60
+        reader.close()
+    assert server.connections == 2  # the rest of the first body was never read
+
+
+def test_a_short_body_is_its_length() -> None:
+    with serving(body(b"x" * 10)) as server:
+        reader = bulk(server)
+        got = reader.get_into("/r", {}, {}, memoryview(bytearray(60)))
+        reader.close()
+    assert got.length == 10
+
+
+def test_an_error_comes_back_with_its_body() -> None:
+    error = json.dumps({"error": {"code": "version_not_found", "message": "no such version"}})
+    with serving(body(error.encode(), status=404)) as server:
+        reader = bulk(server)
+        got = reader.get_into("/r", {}, {}, memoryview(bytearray(10)))
+        reader.close()
+        api = Api(url(server), retry_for=0)
+        with pytest.raises(NotFound) as raised:
+            api.read_into("/r", {}, memoryview(bytearray(10)))
+        api.close()
+    assert (got.status, got.error_body) == (404, error.encode())
+    assert raised.value.code == "version_not_found"
+
+
+def test_a_body_cut_short_is_a_transport_error_and_is_retried() -> None:
+    data = b"y" * 5000
+    calls: list[int] = []
+
+    def flaky(handler: http.server.BaseHTTPRequestHandler) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            body(data[:100], length=len(data))(handler)
+            handler.close_connection = True  # the connection goes mid-body
+        else:
+            body(data)(handler)
+
+    with serving(flaky) as server:
+        reader = bulk(server)
+        with pytest.raises(httpx.ReadError):
+            reader.get_into("/r", {}, {}, memoryview(bytearray(len(data))))
+        reader.close()
+        calls.clear()
+        api = Api(url(server), retry_for=5)
+        buffer = bytearray(len(data))
+        assert api.read_into("/r", {}, memoryview(buffer)) == len(data)
+        api.close()
+    assert bytes(buffer) == data and len(calls) == 2
+
+
+@pytest.mark.parametrize("cut", [b"", b"zz\r\n", b"5\r\nab"])
+def test_a_chunked_body_cut_short_is_a_transport_error(cut: bytes) -> None:
+    def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("transfer-encoding", "chunked")
+        handler.end_headers()
+        handler.wfile.write(b"3\r\nabc\r\n" + cut)
+        handler.close_connection = True
+
+    with serving(answer) as server:
+        reader = bulk(server)
+        with pytest.raises(httpx.ReadError):
+            reader.get_into("/r", {}, {}, memoryview(bytearray(10)))
+        reader.close()
+
+
+def test_an_idle_connection_past_its_time_is_not_reused() -> None:
+    with serving(body(b"z")) as server:
+        reader = bulk(server, keepalive=0.0)
+        buffer = memoryview(bytearray(1))
+        reader.get_into("/r", {}, {}, buffer)
+        reader.get_into("/r", {}, {}, buffer)
+        reader.close()
+    assert server.connections == 2
+
+
+def test_a_refused_connection_is_a_connect_error() -> None:
+    with serving(body(b"")) as server:
+        address = url(server)
+    reader = Bulk(address, timeout=5.0, keepalive=1.0)
+    with pytest.raises(httpx.ConnectError):
+        reader.get_into("/r", {}, {}, memoryview(bytearray(1)))
+    api = Api(address, retry_for=0)
+    with pytest.raises(ConnectionFailed):
+        api.read_into("/r", {}, memoryview(bytearray(1)))
+    api.close()
+
+
+def test_only_http_urls_are_taken() -> None:
+    with pytest.raises(ValueError, match="not an http"):
+        Bulk("ftp://example.com", timeout=1.0, keepalive=1.0)
