@@ -27,6 +27,7 @@ class _Server(http.server.ThreadingHTTPServer):
     answer: Answer
     connections = 0
     paths: list[str]
+    bodies: list[tuple[str, bytes]]
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -41,6 +42,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.server.paths.append(self.path)
         self.server.answer(self)
 
+    def do_PUT(self) -> None:
+        length = int(self.headers["content-length"])
+        self.server.bodies.append((self.headers["content-type"], self.rfile.read(length)))
+        self.do_GET()
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
@@ -48,7 +54,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def serving(answer: Answer) -> Iterator[_Server]:
     server = _Server(("127.0.0.1", 0), _Handler)
-    server.answer, server.paths = answer, []
+    server.answer, server.paths, server.bodies = answer, [], []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -185,6 +191,43 @@ def test_a_chunked_body_cut_short_is_a_transport_error(cut: bytes) -> None:
         with pytest.raises(httpx.ReadError):
             reader.get_into("/r", {}, {}, memoryview(bytearray(10)))
         reader.close()
+
+
+def test_a_body_is_sent_from_the_callers_buffer_on_a_kept_connection() -> None:
+    def stored(handler: http.server.BaseHTTPRequestHandler) -> None:
+        handler.send_response(204)
+        handler.end_headers()
+
+    buffer = bytearray(b"ab" * 50_000)
+    with serving(stored) as server:
+        reader = bulk(server)
+        for first in (0, 4):
+            got = reader.put("/v1/u", {"first": first}, {"x-a": "1"}, memoryview(buffer)[2:])
+            assert (got.status, got.length) == (204, 0)
+        reader.close()
+        api = Api(url(server), retry_for=0)
+        api.put_chunks("0" * 32, 8, memoryview(buffer)[:10])
+        api.close()
+    assert server.paths == [
+        "/v1/u?first=0",
+        "/v1/u?first=4",
+        f"/v1/uploads/{'0' * 32}/chunks?first=8",
+    ]
+    assert server.bodies == [("application/octet-stream", bytes(buffer[2:]))] * 2 + [
+        ("application/octet-stream", b"ab" * 5)
+    ]
+    assert server.connections == 2  # the Bulk's one, and the Api's
+
+
+def test_a_refused_put_raises_the_servers_error() -> None:
+    error = json.dumps({"error": {"code": "upload_not_found", "message": "gone"}}).encode()
+    with serving(body(error, status=404)) as server:
+        api = Api(url(server), retry_for=0)
+        with pytest.raises(NotFound) as raised:
+            api.put_chunks("0" * 32, 0, b"xyz")
+        api.close()
+    assert raised.value.code == "upload_not_found"
+    assert server.bodies == [("application/octet-stream", b"xyz")]
 
 
 def test_an_idle_connection_past_its_time_is_not_reused() -> None:

@@ -128,3 +128,20 @@ def test_only_the_last_chunk_may_be_short() -> None:
         cipher.encrypt_chunk(0, b"abc", last=False)
     with pytest.raises(ValueError, match="last chunk"):
         cipher.encrypt_chunk(0, b"abcde", last=True)
+
+
+def test_a_chunk_encrypted_into_a_buffer_is_the_same_chunk() -> None:
+    """Uploads encrypt into a reused buffer: the bytes are those of encrypt_chunk, the
+    same checks apply, and a buffer of the wrong size is refused."""
+    cipher = cs.ContentCipher(CK, CID, 4)
+    buffer = bytearray(b"\xff" * (5 + 20 + 18 + 3))
+    out = memoryview(buffer)
+    cipher.encrypt_chunk_into(3, b"abcd", out[5:25], last=False)
+    cipher.encrypt_chunk_into(4, b"ab", out[25:43], last=True)
+    assert bytes(buffer[5:25]) == cipher.encrypt_chunk(3, b"abcd", last=False)
+    assert bytes(buffer[25:43]) == cipher.encrypt_chunk(4, b"ab", last=True)
+    assert buffer[:5] == b"\xff" * 5 and buffer[43:] == b"\xff" * 3  # nothing outside
+    with pytest.raises(ValueError, match="last chunk"):
+        cipher.encrypt_chunk_into(0, b"abc", out[:19], last=False)
+    with pytest.raises(ValueError, match="buffer must be 20 bytes"):
+        cipher.encrypt_chunk_into(0, b"abcd", out[:19], last=False)  # one byte short

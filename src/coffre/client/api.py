@@ -352,11 +352,19 @@ class Api:
     def put_chunk(self, upload_id: str, index: int, data: bytes) -> None:
         self.request("PUT", f"/v1/uploads/{upload_id}/chunks/{index}", content=data)
 
-    def put_chunks(self, upload_id: str, first: int, data: bytes) -> None:
+    def put_chunks(self, upload_id: str, first: int, data: bytes | memoryview) -> None:
         """Consecutive encrypted chunks from ``first``, concatenated, in one request."""
-        self.request(
-            "PUT", f"/v1/uploads/{upload_id}/chunks", content=data, params={"first": first}
-        )
+        path, params = f"/v1/uploads/{upload_id}/chunks", {"first": first}
+        bulk = self._bulk
+        if bulk is None:
+            self.request("PUT", path, content=bytes(data), params=params)
+            return
+
+        def send() -> httpx.Response:
+            got = bulk.put(path, params, self._headers() | {"user-agent": USER_AGENT}, data)
+            return httpx.Response(got.status, content=got.error_body)
+
+        self._retrying(send, retry=True)
 
     def commit_upload(self, upload_id: str, req: m.CommitRequest) -> m.NodeRecord:
         # Safe to repeat: a commit that went through makes the next one upload_not_found,

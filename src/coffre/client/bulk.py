@@ -1,13 +1,15 @@
-"""Range downloads over plain HTTP/1.1 connections, received straight into the caller's buffer.
+"""Ranges of chunks over plain HTTP/1.1 connections, straight into and out of the caller's buffers.
 
 httpx hands a response body over in 64 KiB pieces, each through several layers of Python
 (h11's events, httpcore's and httpx's streams): receiving a GiB that way costs the client
 about 0.9 s of CPU, holding the GIL that the download's other workers need to decrypt and
 hash. The standard library's :mod:`http.client` reads a body with ``recv_into`` into a
-buffer it is given: about 0.1 s for the same GiB. :class:`Bulk` uses it for the one kind of
-request where that matters, a GET of many chunks (:meth:`coffre.client.api.Api.read_into`);
-everything else, and every request made through a transport other than the network (the
-tests' in-process server), stays on httpx.
+buffer it is given: about 0.1 s for the same GiB; and it sends a body from the caller's
+buffer as it is, where httpx's h11 joins it with the request's head first (a copy of every
+byte uploaded). :class:`Bulk` is used for the two kinds of request where that matters, a
+GET of many chunks (:meth:`coffre.client.api.Api.read_into`) and a PUT of many
+(:meth:`coffre.client.api.Api.put_chunks`); everything else, and every request made through
+a transport other than the network (the tests' in-process server), stays on httpx.
 
 Connections are pooled (each request takes one, and gives it back once its answer has
 been read whole) and dropped after :data:`coffre.client.api.KEEPALIVE_EXPIRY` seconds
@@ -104,10 +106,35 @@ class Bulk:
         self, path: str, params: Mapping[str, Any], headers: Mapping[str, str], into: memoryview
     ) -> Received:
         """GET ``path`` with ``params`` and receive the body into ``into``."""
+        return self._exchange("GET", path, params, headers, None, into)
+
+    def put(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        headers: Mapping[str, str],
+        body: bytes | memoryview,
+    ) -> Received:
+        """PUT ``body`` to ``path`` with ``params``; an answer's body is kept if it is an error."""
+        return self._exchange("PUT", path, params, headers, body, memoryview(bytearray()))
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any],
+        headers: Mapping[str, str],
+        body: bytes | memoryview | None,
+        into: memoryview,
+    ) -> Received:
         target = f"{self._prefix}{path}?{urlencode(params)}" if params else self._prefix + path
+        head = dict(headers)
+        if body is not None:
+            head["content-length"] = str(len(body))
+            head["content-type"] = "application/octet-stream"
         connection = self._connection()
         try:
-            connection.request("GET", target, headers=dict(headers))
+            connection.request(method, target, body=body, headers=head)
             answer = connection.getresponse()
             if answer.status >= 400:
                 received = Received(answer.status, 0, answer.read())

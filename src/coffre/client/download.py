@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +26,7 @@ from typing import BinaryIO, Protocol
 from coffre.client import disk
 from coffre.client.api import Api
 from coffre.client.batches import batched
+from coffre.client.buffers import thread_buffer
 from coffre.client.direct import Direct, Storage, Urls
 from coffre.crypto import nodes as cn
 from coffre.crypto import stream as cs
@@ -193,7 +193,7 @@ class Downloader:
                 # Received into this worker's buffer, reused from range to range: memory
                 # stays flat, where a new buffer per range left the allocator holding more
                 # and more as a large download went on.
-                data = _range_buffer(expected)
+                data = thread_buffer(expected)
                 length = self.api.get_chunks_into(version_id, first, count, data)
             if length != expected:
                 raise IntegrityError("file content")
@@ -388,19 +388,6 @@ def _umask() -> int:
 
 
 _UMASK = _umask()
-
-
-_RANGE_BUFFERS = threading.local()
-
-
-def _range_buffer(size: int) -> memoryview:
-    """This thread's buffer for a range's answer, grown to ``size`` bytes if it is smaller;
-    a view of exactly ``size`` bytes. A worker decrypts a range before it fetches the next,
-    so the buffer is free again by then."""
-    buffer: bytearray | None = getattr(_RANGE_BUFFERS, "buffer", None)
-    if buffer is None or len(buffer) < size:
-        buffer = _RANGE_BUFFERS.buffer = bytearray(size)
-    return memoryview(buffer)[:size]
 
 
 def _cut(data: bytes | memoryview, sizes: list[int]) -> Iterator[memoryview]:

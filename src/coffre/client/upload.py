@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from coffre.client.batches import batched
+from coffre.client.buffers import thread_buffer
 from coffre.client.direct import Direct, Storage, Urls
 from coffre.client.drive import Drive, Entry
 from coffre.client.state import Journal, find_journal
@@ -255,19 +256,22 @@ class Uploader:
         return journal, state
 
     def _put_run(
-        self, upload_id: str, first: int, sealed: list[bytes], direct: Direct | None = None
+        self, upload_id: str, first: int, body: memoryview, sizes: list[int], direct: Direct | None
     ) -> None:
+        """Send chunks ``first`` .. ``first + len(sizes) - 1``, encrypted and concatenated
+        in ``body``."""
         if direct is not None:
-            for offset, data in enumerate(sealed):
-                if not direct.put(first + offset, data):
-                    first, sealed = first + offset, sealed[offset:]
+            for offset, size in enumerate(sizes):
+                if not direct.put(first + offset, bytes(body[:size])):
+                    first, sizes = first + offset, sizes[offset:]
                     break  # the server offers no URL after all: the rest go to the API
+                body = body[size:]
             else:
                 return
-        if len(sealed) == 1:
-            self.api.put_chunk(upload_id, first, sealed[0])
+        if len(sizes) == 1:
+            self.api.put_chunk(upload_id, first, bytes(body))
         else:
-            self.api.put_chunks(upload_id, first, b"".join(sealed))
+            self.api.put_chunks(upload_id, first, body)
 
     def _send(
         self,
@@ -306,20 +310,28 @@ class Uploader:
                             journal_lines.append((index, digest.hex()))
                 if journal_lines:
                     journal.record_chunks(journal_lines)
-                run: list[bytes] = []
-                run_start = first
+                # Encrypted into this worker's buffer, reused from range to range; a run of
+                # consecutive chunks is one stretch of it, sent as it is.
+                sealed = thread_buffer(sum(len(pieces[i - first]) + cs.TAG_SIZE for i in to_send))
+                run: list[int] = []  # the sizes of the run's chunks
+                run_start = start = end = 0
                 for index in to_send:
                     if run and index != run_start + len(run):
-                        self._put_run(journal.upload_id, run_start, run, direct)
-                        run = []
+                        self._put_run(journal.upload_id, run_start, sealed[start:end], run, direct)
+                        run, start = [], end
                     if not run:
                         run_start = index
                     data = pieces[index - first]
-                    pieces[index - first] = b""  # memory: a range is held once, not twice
-                    run.append(cipher.encrypt_chunk(index, data, last=index == n - 1))
+                    pieces[index - first] = b""  # memory: freed once encrypted
+                    size = len(data) + cs.TAG_SIZE
+                    cipher.encrypt_chunk_into(
+                        index, data, sealed[end : end + size], last=index == n - 1
+                    )
+                    run.append(size)
+                    end += size
                     del data
                 if run:
-                    self._put_run(journal.upload_id, run_start, run, direct)
+                    self._put_run(journal.upload_id, run_start, sealed[start:end], run, direct)
                 self.progress(plain_bytes)
             except BaseException as exc:
                 failure.append(exc)

@@ -89,6 +89,11 @@ class Aead:
     def encrypt(self, nonce: bytes, plaintext: bytes, associated_data: bytes) -> bytes:
         return self._aead.encrypt(nonce, plaintext, associated_data)
 
+    def encrypt_into(
+        self, nonce: bytes, plaintext: bytes, associated_data: bytes, out: memoryview
+    ) -> None:
+        self._aead.encrypt_into(nonce, plaintext, associated_data, out)
+
     def decrypt(
         self, nonce: bytes | memoryview, ciphertext: bytes | memoryview, associated_data: bytes
     ) -> bytes:

@@ -123,6 +123,15 @@ class ContentCipher:
             raise ValueError("only the last chunk may be short")
         return self._aead.encrypt(_nonce(index, last), plaintext, self._ad)
 
+    def encrypt_chunk_into(
+        self, index: int, plaintext: bytes, out: memoryview, *, last: bool
+    ) -> None:
+        """:meth:`encrypt_chunk` into ``out``, which must be ``len(plaintext) + TAG_SIZE``
+        bytes long."""
+        if len(plaintext) > self.chunk_size or (not last and len(plaintext) != self.chunk_size):
+            raise ValueError("only the last chunk may be short")
+        self._aead.encrypt_into(_nonce(index, last), plaintext, self._ad, out)
+
     def decrypt_chunk(self, index: int, ciphertext: bytes | memoryview, *, last: bool) -> bytes:
         try:
             plaintext = self._aead.decrypt(_nonce(index, last), ciphertext, self._ad)
