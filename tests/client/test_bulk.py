@@ -17,7 +17,7 @@ import pytest
 
 from coffre.client.api import Api
 from coffre.client.bulk import Bulk
-from coffre.errors import ConnectionFailed, NotFound
+from coffre.errors import ConnectionFailed, NotFound, PayloadTooLarge
 
 Answer = Callable[[http.server.BaseHTTPRequestHandler], None]
 
@@ -28,6 +28,7 @@ class _Server(http.server.ThreadingHTTPServer):
     connections = 0
     paths: list[str]
     bodies: list[tuple[str, bytes]]
+    reads_body = True
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -43,6 +44,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.server.answer(self)
 
     def do_PUT(self) -> None:
+        if not self.server.reads_body:
+            self.close_connection = True
+            self.server.answer(self)  # at once, without reading what is being sent
+            return
         length = int(self.headers["content-length"])
         self.server.bodies.append((self.headers["content-type"], self.rfile.read(length)))
         self.do_GET()
@@ -228,6 +233,20 @@ def test_a_refused_put_raises_the_servers_error() -> None:
         api.close()
     assert raised.value.code == "upload_not_found"
     assert server.bodies == [("application/octet-stream", b"xyz")]
+
+
+def test_an_answer_sent_before_the_body_was_read_is_the_error() -> None:
+    """A server may refuse a body before reading it (too large) and close the connection
+    while the client is still sending: the client reports the server's answer, not a
+    broken connection."""
+    error = json.dumps({"error": {"code": "too_large", "message": "request body over"}})
+    with serving(body(error.encode(), status=413)) as server:
+        server.reads_body = False
+        api = Api(url(server), retry_for=0)
+        with pytest.raises(PayloadTooLarge) as raised:
+            api.put_chunks("0" * 32, 0, memoryview(bytearray(64 << 20)))
+        api.close()
+    assert raised.value.code == "too_large"
 
 
 def test_an_idle_connection_past_its_time_is_not_reused() -> None:

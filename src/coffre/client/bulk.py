@@ -134,7 +134,14 @@ class Bulk:
             head["content-type"] = "application/octet-stream"
         connection = self._connection()
         try:
-            connection.request(method, target, body=body, headers=head)
+            try:
+                connection.request(method, target, body=body, headers=head)
+            except OSError:
+                if body is None:
+                    raise
+                # The server may have answered before reading the whole body (a body too
+                # large, an upload that is gone) and closed the connection: its answer,
+                # if it can still be read, says why.
             answer = connection.getresponse()
             if answer.status >= 400:
                 received = Received(answer.status, 0, answer.read())
