@@ -14,7 +14,7 @@ from coffre.client.download import SmallJob as SmallDownload
 from coffre.client.drive import Entry
 from coffre.client.upload import SMALL_BATCH_FILES, SmallJob, Uploader
 from coffre.crypto import stream as cs
-from coffre.errors import Conflict, IntegrityError, NotFound
+from coffre.errors import Conflict, IntegrityError, LocalError, NotFound
 from tests.client.helpers import CHUNK, blob_files, fetch, put
 from tests.conftest import User
 
@@ -253,3 +253,23 @@ def test_many_small_files_download_together(user: User, local: LocalFile, tmp_pa
     for job in jobs:
         assert (out / job.name).read_bytes() == job.local.read_bytes()
     assert tally.total == sum(sizes) * 30
+
+
+def test_a_small_file_that_cannot_be_read_stops_the_batches_at_its_own(
+    user: User, local: LocalFile
+) -> None:
+    """The batches before the bad file's are stored (their requests were answered), its
+    own and those after are not, and progress counts what was sealed."""
+    drive = user.drive
+    folder = drive.makedirs("stops")
+    jobs = [
+        SmallJob(local(10, name=f"g{i:04d}"), folder, f"g{i:04d}", None)
+        for i in range(SMALL_BATCH_FILES + 50)
+    ]
+    jobs[SMALL_BATCH_FILES + 10].local.unlink()
+    tally = Tally()
+    with pytest.raises(LocalError, match="No such file"):
+        Uploader(drive, chunk_size=CHUNK, progress=tally).put_small(jobs)
+    stored = [e.name for e in drive.children(folder)]
+    assert stored == [job.name for job in jobs[:SMALL_BATCH_FILES]]
+    assert tally.total == 10 * (SMALL_BATCH_FILES + 10)
