@@ -27,10 +27,10 @@ URL_CHUNKS = 1000
 """At most this many presigned URLs in one answer."""
 """At most this many chunks in one ranged GET."""
 _WRITES_IN_FLIGHT = 4
-_WRITERS = ThreadPoolExecutor(16, thread_name_prefix="coffre-chunk-writer")
-"""Threads that write received chunks: handing a chunk to one costs the event loop a
-third of what anyio's thread pool does (no cancel scope, no capacity limiter), and the
-loop is what bounds an upload."""
+_CHUNK_IO = ThreadPoolExecutor(16, thread_name_prefix="coffre-chunk-io")
+"""Threads that write received chunks and read chunks to send: handing a chunk to one
+costs the event loop a third of what anyio's thread pool does (no cancel scope, no
+capacity limiter), and the loop is what bounds a transfer."""
 
 
 @router.post("/uploads", status_code=201)
@@ -122,7 +122,7 @@ async def receive_chunks(
                     break
                 writes.add(
                     loop.run_in_executor(
-                        _WRITERS, transfers.store_chunk, ctx, target, index, pieces
+                        _CHUNK_IO, transfers.store_chunk, ctx, target, index, pieces
                     )
                 )
                 stored.append(index)
@@ -218,14 +218,13 @@ async def stream_chunks(
     """Chunks of ``source`` concatenated; each one is read while the one before is sent."""
     source.check_range(first, count)
     await run_in_threadpool(transfers.check_present, ctx, source, first, count)
-    head = await run_in_threadpool(transfers.load_chunk, ctx, source, first)
+    loop = asyncio.get_running_loop()
+    head = await loop.run_in_executor(_CHUNK_IO, transfers.load_chunk, ctx, source, first)
 
     async def body() -> AsyncIterator[bytes]:
         current = head
         for index in range(first + 1, first + count):
-            following = asyncio.ensure_future(
-                run_in_threadpool(transfers.load_chunk, ctx, source, index)
-            )
+            following = loop.run_in_executor(_CHUNK_IO, transfers.load_chunk, ctx, source, index)
             yield current
             current = await following
         yield current
