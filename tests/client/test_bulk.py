@@ -7,13 +7,21 @@ longer than asked, errors, a connection cut in the middle of a body.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import http.server
+import ipaddress
 import json
+import ssl
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from coffre.client.api import Api
 from coffre.client.bulk import Bulk
@@ -24,6 +32,10 @@ Answer = Callable[[http.server.BaseHTTPRequestHandler], None]
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that refused the certificate, say: the test looks at the client
+
     answer: Answer
     connections = 0
     paths: list[str]
@@ -57,9 +69,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def serving(answer: Answer) -> Iterator[_Server]:
+def serving(answer: Answer, tls: ssl.SSLContext | None = None) -> Iterator[_Server]:
     server = _Server(("127.0.0.1", 0), _Handler)
     server.answer, server.paths, server.bodies = answer, [], []
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -274,3 +288,62 @@ def test_a_refused_connection_is_a_connect_error() -> None:
 def test_only_http_urls_are_taken() -> None:
     with pytest.raises(ValueError, match="not an http"):
         Bulk("ftp://example.com", timeout=1.0, keepalive=1.0)
+
+
+def _self_signed(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a certificate for 127.0.0.1 that no CA vouches for, and the
+    certificate's file (for a client told to trust it)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "coffre test")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context, cert_file
+
+
+def test_over_tls_a_certificate_nobody_vouches_for_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ranges over https are verified like every other request (httpx's CAs, or the file
+    SSL_CERT_FILE names): a server in the middle with a certificate of its own gets no
+    request through, and the same server is reached once its certificate is trusted."""
+    context, cert_file = _self_signed(tmp_path)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with serving(body(b"secret range"), tls=context) as server:
+        address = f"https://127.0.0.1:{server.server_address[1]}"
+        refused = Bulk(address, timeout=5.0, keepalive=1.0)
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            refused.get_into("/r", {}, {}, memoryview(bytearray(12)))
+        refused.close()
+        assert server.paths == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+        trusted = Bulk(address, timeout=5.0, keepalive=1.0)
+        buffer = bytearray(12)
+        got = trusted.get_into("/r", {}, {}, memoryview(buffer))
+        trusted.close()
+    assert (got.status, bytes(buffer)) == (200, b"secret range")
