@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from coffre.client import download
 from coffre.client.download import Downloader
 from coffre.client.download import SmallJob as SmallDownload
 from coffre.client.drive import Entry
@@ -273,3 +274,37 @@ def test_a_small_file_that_cannot_be_read_stops_the_batches_at_its_own(
     stored = [e.name for e in drive.children(folder)]
     assert stored == [job.name for job in jobs[:SMALL_BATCH_FILES]]
     assert tally.total == 10 * (SMALL_BATCH_FILES + 10)
+
+
+def test_small_files_are_fetched_only_a_few_batches_ahead_of_the_disk(
+    user: User, local: LocalFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However many small files there are, memory holds a bounded number of batches: a
+    batch is fetched only once all but the last few before it are in place on disk."""
+    monkeypatch.setattr(download, "SMALL_BATCH_FILES", 5)
+    drive = user.drive
+    folder = drive.makedirs("ahead")
+    count, workers = 120, 3
+    Uploader(drive, chunk_size=CHUNK).put_small(
+        [SmallJob(local(7, name=f"a{i:03d}"), folder, f"a{i:03d}", None) for i in range(count)]
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    jobs = []
+    for entry in drive.children(folder):
+        assert entry.record is not None and entry.record.version is not None
+        assert entry.version is not None
+        jobs.append(SmallDownload(entry.record.version, entry.version, out / entry.name))
+    placed_when_fetched: list[int] = []
+
+    class Watched(Downloader):
+        def _fetch_small(self, batch: list[SmallDownload]) -> list[tuple[SmallDownload, bytes]]:
+            placed_when_fetched.append(sum(1 for job in jobs if job.dest.exists()))
+            return super()._fetch_small(batch)
+
+    Watched(drive.api, workers=workers).small_files(jobs)
+    assert len(placed_when_fetched) == count // 5
+    for batch, placed in enumerate(placed_when_fetched):
+        # Batch k is asked for once batch k - workers - 2 is committed, at the latest.
+        assert placed >= 5 * (batch - workers - 2) + 5 or batch < workers + 2
+    assert sorted(p.name for p in out.iterdir()) == sorted(job.dest.name for job in jobs)

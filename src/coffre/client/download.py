@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -252,14 +253,26 @@ class Downloader:
             ThreadPoolExecutor(FILE_WRITERS, thread_name_prefix="coffre-write") as writers,
             ThreadPoolExecutor(1, thread_name_prefix="coffre-sync") as syncer,
         ):
-            fetched = [fetchers.submit(self._fetch_small, b) for b in batches]
+            # Memory is bounded whatever the number of files: at most one batch per fetcher
+            # is fetched ahead, and at most two are being written and committed.
+            fetched = deque(
+                fetchers.submit(self._fetch_small, b) for b in islice(batches, self.workers)
+            )
             synced: list[Future[None]] = []
             try:
-                for batch in fetched:
-                    staged = [writers.submit(self._stage_small, *pair) for pair in batch.result()]
+                while fetched:
+                    pairs = fetched.popleft().result()
+                    if len(synced) >= 2 and synced[-2].exception() is not None:
+                        break  # a batch failed: fetch and write no more
+                    fetched.extend(
+                        fetchers.submit(self._fetch_small, b) for b in islice(batches, 1)
+                    )
+                    staged = [writers.submit(self._stage_small, *pair) for pair in pairs]
                     # While this batch is synced and renamed, the next one is written.
                     synced.append(syncer.submit(_commit_batch, staged, self.progress))
             finally:
+                for future in fetched:
+                    future.cancel()
                 for done in synced:
                     done.exception()  # wait: every batch cleans up after itself
             for done in synced:
