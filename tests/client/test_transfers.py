@@ -12,7 +12,7 @@ import pytest
 from coffre.client import download
 from coffre.client.download import Downloader
 from coffre.client.download import SmallJob as SmallDownload
-from coffre.client.drive import Entry
+from coffre.client.drive import Drive, Entry
 from coffre.client.upload import SMALL_BATCH_FILES, SmallJob, Uploader
 from coffre.crypto import stream as cs
 from coffre.errors import Conflict, IntegrityError, LocalError, NotFound
@@ -233,6 +233,17 @@ def test_nothing_is_sent_twice_for_a_copy(user: User, local: LocalFile, blob_dir
     assert fetch(user.drive, user.drive.resolve("big-copy.bin")) == data
 
 
+def small_downloads(drive: Drive, folder: Entry, out: Path) -> list[SmallDownload]:
+    """A download job for each file in ``folder``, into the new folder ``out``."""
+    out.mkdir()
+    jobs = []
+    for entry in drive.children(folder):
+        assert entry.record is not None and entry.record.version is not None
+        assert entry.version is not None
+        jobs.append(SmallDownload(entry.record.version, entry.version, out / entry.name))
+    return jobs
+
+
 def test_many_small_files_download_together(user: User, local: LocalFile, tmp_path: Path) -> None:
     drive = user.drive
     folder = drive.makedirs("batch")
@@ -243,12 +254,7 @@ def test_many_small_files_download_together(user: User, local: LocalFile, tmp_pa
     ]
     Uploader(drive, chunk_size=CHUNK).put_small(jobs)
     out = tmp_path / "back"
-    out.mkdir()
-    downloads = []
-    for entry in drive.children(folder):
-        assert entry.record is not None and entry.record.version is not None
-        assert entry.version is not None
-        downloads.append(SmallDownload(entry.record.version, entry.version, out / entry.name))
+    downloads = small_downloads(drive, folder, out)
     tally = Tally()
     Downloader(drive.api, progress=tally).small_files(downloads)
     for job in jobs:
@@ -289,12 +295,7 @@ def test_small_files_are_fetched_only_a_few_batches_ahead_of_the_disk(
         [SmallJob(local(7, name=f"a{i:03d}"), folder, f"a{i:03d}", None) for i in range(count)]
     )
     out = tmp_path / "out"
-    out.mkdir()
-    jobs = []
-    for entry in drive.children(folder):
-        assert entry.record is not None and entry.record.version is not None
-        assert entry.version is not None
-        jobs.append(SmallDownload(entry.record.version, entry.version, out / entry.name))
+    jobs = small_downloads(drive, folder, out)
     placed_when_fetched: list[int] = []
 
     class Watched(Downloader):

@@ -92,7 +92,12 @@ class Api:
         # when requests go over the network at all.
         self._bulk: Bulk | None = None
         if transport is None:
-            self._bulk = Bulk(self.base_url, timeout=timeout, keepalive=KEEPALIVE_EXPIRY)
+            self._bulk = Bulk(
+                self.base_url,
+                timeout=timeout,
+                keepalive=KEEPALIVE_EXPIRY,
+                headers={"user-agent": USER_AGENT},
+            )
             # Without TCP_NODELAY, a request's last partial segment waits for the server's
             # delayed ACK (about 40 ms): every chunk PUT would stall that long.
             transport = httpx.HTTPTransport(
@@ -170,10 +175,9 @@ class Api:
         def send() -> httpx.Response:
             nonlocal received
             if bulk is not None:
-                headers = self._headers() | {"user-agent": USER_AGENT}
-                got = bulk.get_into(path, params, headers, into)
+                got = bulk.get_into(path, params, self._headers(), into)
                 received = got.length
-                return httpx.Response(got.status, content=got.error_body)
+                return got.response()
             with self.http.stream("GET", path, params=params, headers=self._headers()) as answer:
                 if answer.status_code >= 400:
                     answer.read()  # for the error's code and message
@@ -360,11 +364,7 @@ class Api:
             self.request("PUT", path, content=bytes(data), params=params)
             return
 
-        def send() -> httpx.Response:
-            got = bulk.put(path, params, self._headers() | {"user-agent": USER_AGENT}, data)
-            return httpx.Response(got.status, content=got.error_body)
-
-        self._retrying(send, retry=True)
+        self._retrying(lambda: bulk.put(path, params, self._headers(), data).response(), retry=True)
 
     def commit_upload(self, upload_id: str, req: m.CommitRequest) -> m.NodeRecord:
         # Safe to repeat: a commit that went through makes the next one upload_not_found,

@@ -41,23 +41,23 @@ class Received:
     length: int
     error_body: bytes = b""
 
-
-class _Connection(http.client.HTTPConnection):
-    def connect(self) -> None:
-        super().connect()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class _TlsConnection(http.client.HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def response(self) -> httpx.Response:
+        """The answer as httpx's, for the caller's retries and error reading."""
+        return httpx.Response(self.status, content=self.error_body)
 
 
 class Bulk:
-    """A pool of HTTP/1.1 connections to one server, for GETs received into buffers."""
+    """A pool of HTTP/1.1 connections to one server, for GETs received into buffers and
+    PUTs sent from them."""
 
-    def __init__(self, base_url: str, *, timeout: float, keepalive: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        keepalive: float,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {base_url}")
@@ -67,6 +67,7 @@ class Bulk:
         self._prefix = parts.path.rstrip("/")
         self._timeout = timeout
         self._keepalive = keepalive
+        self._headers = dict(headers or {})
         self._context: ssl.SSLContext | None = None
         self._idle: list[tuple[float, http.client.HTTPConnection]] = []
         self._lock = threading.Lock()
@@ -86,13 +87,15 @@ class Bulk:
         if self._tls:
             if self._context is None:
                 self._context = httpx.create_ssl_context()  # the CAs httpx trusts
-            connection = _TlsConnection(
+            connection = http.client.HTTPSConnection(
                 self._host, self._port, timeout=self._timeout, context=self._context
             )
         else:
-            connection = _Connection(self._host, self._port, timeout=self._timeout)
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
         try:
             connection.connect()
+            # A request's last partial segment must not wait for the server's delayed ACK.
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as exc:
             connection.close()
             raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from None
@@ -128,7 +131,7 @@ class Bulk:
         into: memoryview,
     ) -> Received:
         target = f"{self._prefix}{path}?{urlencode(params)}" if params else self._prefix + path
-        head = dict(headers)
+        head = self._headers | dict(headers)
         if body is not None:
             head["content-length"] = str(len(body))
             head["content-type"] = "application/octet-stream"

@@ -118,9 +118,12 @@ class ContentCipher:
     def chunk_size(self) -> int:
         return self.header.chunk_size
 
-    def encrypt_chunk(self, index: int, plaintext: bytes, *, last: bool) -> bytes:
+    def _check_length(self, plaintext: bytes, last: bool) -> None:
         if len(plaintext) > self.chunk_size or (not last and len(plaintext) != self.chunk_size):
             raise ValueError("only the last chunk may be short")
+
+    def encrypt_chunk(self, index: int, plaintext: bytes, *, last: bool) -> bytes:
+        self._check_length(plaintext, last)
         return self._aead.encrypt(_nonce(index, last), plaintext, self._ad)
 
     def encrypt_chunk_into(
@@ -128,8 +131,7 @@ class ContentCipher:
     ) -> None:
         """:meth:`encrypt_chunk` into ``out``, which must be ``len(plaintext) + TAG_SIZE``
         bytes long."""
-        if len(plaintext) > self.chunk_size or (not last and len(plaintext) != self.chunk_size):
-            raise ValueError("only the last chunk may be short")
+        self._check_length(plaintext, last)
         self._aead.encrypt_into(_nonce(index, last), plaintext, self._ad, out)
 
     def decrypt_chunk(self, index: int, ciphertext: bytes | memoryview, *, last: bool) -> bytes:
