@@ -296,16 +296,18 @@ def test_small_files_are_fetched_only_a_few_batches_ahead_of_the_disk(
     )
     out = tmp_path / "out"
     jobs = small_downloads(drive, folder, out)
-    placed_when_fetched: list[int] = []
+    # By batch number: fetchers run at once, so the order they start in is not theirs.
+    placed_when_fetched: dict[int, int] = {}
 
     class Watched(Downloader):
         def _fetch_small(self, batch: list[SmallDownload]) -> list[tuple[SmallDownload, bytes]]:
-            placed_when_fetched.append(sum(1 for job in jobs if job.dest.exists()))
+            placed = sum(1 for job in jobs if job.dest.exists())
+            placed_when_fetched[jobs.index(batch[0]) // 5] = placed
             return super()._fetch_small(batch)
 
     Watched(drive.api, workers=workers).small_files(jobs)
-    assert len(placed_when_fetched) == count // 5
-    for batch, placed in enumerate(placed_when_fetched):
+    assert sorted(placed_when_fetched) == list(range(count // 5))
+    for batch, placed in placed_when_fetched.items():
         # Batch k is asked for once batch k - workers - 2 is committed, at the latest.
         assert placed >= 5 * (batch - workers - 2) + 5 or batch < workers + 2
     assert sorted(p.name for p in out.iterdir()) == sorted(job.dest.name for job in jobs)
