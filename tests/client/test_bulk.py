@@ -6,14 +6,12 @@ longer than asked, errors, a connection cut in the middle of a body.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
+import gc
 import http.server
 import ipaddress
 import json
 import ssl
-import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -26,91 +24,10 @@ from cryptography.x509.oid import NameOID
 from coffre.client.api import Api
 from coffre.client.bulk import Bulk
 from coffre.errors import ConnectionFailed, NotFound, PayloadTooLarge
-
-Answer = Callable[[http.server.BaseHTTPRequestHandler], None]
-
-
-class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a client that refused the certificate, say: the test looks at the client
-
-    answer: Answer
-    connections = 0
-    paths: list[str]
-    bodies: list[tuple[str, bytes]]
-    reads_body = True
+from tests.client.http_server import Server, body, chunked, serving, url
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.connections += 1
-
-    def do_GET(self) -> None:
-        self.server.paths.append(self.path)
-        self.server.answer(self)
-
-    def do_PUT(self) -> None:
-        if not self.server.reads_body:
-            self.close_connection = True
-            self.server.answer(self)  # at once, without reading what is being sent
-            return
-        length = int(self.headers["content-length"])
-        self.server.bodies.append((self.headers["content-type"], self.rfile.read(length)))
-        self.do_GET()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def serving(answer: Answer, tls: ssl.SSLContext | None = None) -> Iterator[_Server]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.answer, server.paths, server.bodies = answer, [], []
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def url(server: _Server, prefix: str = "") -> str:
-    return f"http://127.0.0.1:{server.server_address[1]}{prefix}"
-
-
-def body(data: bytes, *, length: int | None = None, status: int = 200) -> Answer:
-    def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
-        handler.send_response(status)
-        handler.send_header("content-length", str(len(data) if length is None else length))
-        handler.end_headers()
-        handler.wfile.write(data)
-
-    return answer
-
-
-def chunked(pieces: list[bytes]) -> Answer:
-    def answer(handler: http.server.BaseHTTPRequestHandler) -> None:
-        handler.send_response(200)
-        handler.send_header("transfer-encoding", "chunked")
-        handler.end_headers()
-        for piece in pieces:
-            handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
-        handler.wfile.write(b"0\r\n\r\n")
-
-    return answer
-
-
-def bulk(server: _Server, prefix: str = "", keepalive: float = 30.0) -> Bulk:
+def bulk(server: Server, prefix: str = "", keepalive: float = 30.0) -> Bulk:
     return Bulk(url(server, prefix), timeout=10.0, keepalive=keepalive)
 
 
@@ -271,6 +188,19 @@ def test_an_idle_connection_past_its_time_is_not_reused() -> None:
         reader.get_into("/r", {}, {}, buffer)
         reader.close()
     assert server.connections == 2
+
+
+def test_a_request_going_when_the_pool_closes_closes_its_connection() -> None:
+    """Nothing is left open (the warnings of a socket closed by the garbage collector are
+    errors here)."""
+    with serving(body(b"late")) as server:
+        reader = bulk(server)
+        reader.close()
+        buffer = bytearray(4)
+        assert reader.get_into("/r", {}, {}, memoryview(buffer)).length == 4
+        del reader
+        gc.collect()
+    assert bytes(buffer) == b"late"
 
 
 def test_a_refused_connection_is_a_connect_error() -> None:

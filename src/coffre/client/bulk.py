@@ -6,10 +6,12 @@ about 0.9 s of CPU, holding the GIL that the download's other workers need to de
 hash. The standard library's :mod:`http.client` reads a body with ``recv_into`` into a
 buffer it is given: about 0.1 s for the same GiB; and it sends a body from the caller's
 buffer as it is, where httpx's h11 joins it with the request's head first (a copy of every
-byte uploaded). :class:`Bulk` is used for the two kinds of request where that matters, a
-GET of many chunks (:meth:`coffre.client.api.Api.read_into`) and a PUT of many
-(:meth:`coffre.client.api.Api.put_chunks`); everything else, and every request made through
-a transport other than the network (the tests' in-process server), stays on httpx.
+byte uploaded). :class:`Bulk` is used for the requests where that matters: a GET of many
+chunks (:meth:`coffre.client.api.Api.read_into`) and a PUT of many
+(:meth:`coffre.client.api.Api.put_chunks`) to the API, and every chunk to and from an
+object store with a presigned URL (:class:`coffre.client.direct.Storage`); everything else,
+and every request to the API made through a transport other than the network (the tests'
+in-process server), stays on httpx.
 
 Connections are pooled (each request takes one, and gives it back once its answer has
 been read whole) and dropped after :data:`coffre.client.api.KEEPALIVE_EXPIRY` seconds
@@ -70,6 +72,7 @@ class Bulk:
         self._headers = dict(headers or {})
         self._context: ssl.SSLContext | None = None
         self._idle: list[tuple[float, http.client.HTTPConnection]] = []
+        self._closed = False
         self._lock = threading.Lock()
 
     def _connection(self) -> http.client.HTTPConnection:
@@ -103,7 +106,10 @@ class Bulk:
 
     def _give_back(self, connection: http.client.HTTPConnection) -> None:
         with self._lock:
-            self._idle.append((time.monotonic(), connection))
+            if not self._closed:
+                self._idle.append((time.monotonic(), connection))
+                return
+        connection.close()  # a request that was still going when the pool was closed
 
     def get_into(
         self, path: str, params: Mapping[str, Any], headers: Mapping[str, str], into: memoryview
@@ -161,8 +167,10 @@ class Bulk:
         return received
 
     def close(self) -> None:
+        """Close the idle connections, and those in use as their requests end."""
         with self._lock:
             idle, self._idle = self._idle, []
+            self._closed = True
         for _since, connection in idle:
             connection.close()
 

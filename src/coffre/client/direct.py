@@ -20,10 +20,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import httpx
 
-from coffre.client.api import _SOCKET_OPTIONS, USER_AGENT
+from coffre.client.api import KEEPALIVE_EXPIRY, USER_AGENT
+from coffre.client.bulk import Bulk, Received
 from coffre.errors import ConnectionFailed, IntegrityError, NotFound, ServiceUnavailable
 from coffre.protocol import models as m
 
@@ -38,63 +40,91 @@ class UrlExpired(Exception):
 
 
 class Storage:
-    """Presigned requests to the object store: no session token, retries with backoff."""
+    """Presigned requests to the object store: no session token, retries with backoff.
 
-    def __init__(self, *, retry_for: float = 20.0, connections: int = 16) -> None:
+    They go over :class:`coffre.client.bulk.Bulk` connections, a pool per store address:
+    a chunk is received straight into the caller's buffer and sent from it as it is."""
+
+    def __init__(self, *, retry_for: float = 20.0, timeout: float = 120.0) -> None:
         self.retry_for = retry_for
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-        self.http = httpx.Client(
-            transport=httpx.HTTPTransport(limits=limits, socket_options=_SOCKET_OPTIONS),
-            timeout=httpx.Timeout(120.0, connect=10.0),
-            limits=limits,
-            headers={"user-agent": USER_AGENT},
-        )
+        self._timeout = timeout
+        self._pools: dict[str, Bulk] = {}
+        self._lock = threading.Lock()
 
     def close(self) -> None:
-        self.http.close()
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
 
-    def _request(self, method: str, url: m.ChunkUrl, content: bytes | None) -> httpx.Response:
+    def _pool(self, url: str) -> tuple[Bulk, str]:
+        """The connections to ``url``'s store, and the request target within it."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise IntegrityError("the server's presigned URLs")
+        origin = f"{parts.scheme}://{parts.netloc}"
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        with self._lock:
+            pool = self._pools.get(origin)
+            if pool is None:
+                pool = self._pools[origin] = Bulk(
+                    origin,
+                    timeout=self._timeout,
+                    keepalive=KEEPALIVE_EXPIRY,
+                    headers={"user-agent": USER_AGENT},
+                )
+        return pool, target
+
+    def _exchange(
+        self, url: m.ChunkUrl, body: bytes | memoryview | None, into: memoryview
+    ) -> Received:
+        """PUT ``body``, or GET into ``into`` if there is none; until the store answers
+        below 500 or ``retry_for`` seconds have gone."""
+        pool, target = self._pool(url.url)
         deadline = time.monotonic() + self.retry_for
         delay = 0.1
         while True:
             try:
-                response = self.http.request(method, url.url, headers=url.headers, content=content)
+                if body is None:
+                    answer = pool.get_into(target, {}, url.headers, into)
+                else:
+                    answer = pool.put(target, {}, url.headers, body)
             except httpx.TransportError as exc:
                 if time.monotonic() + delay > deadline:
                     raise ConnectionFailed(
                         f"cannot reach the object store ({type(exc).__name__})"
                     ) from None
             else:
-                if response.status_code < 500 or time.monotonic() + delay > deadline:
-                    return response
+                if answer.status < 500 or time.monotonic() + delay > deadline:
+                    return answer
             time.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
             delay = min(delay * 2, 5.0)
 
-    def put(self, url: m.ChunkUrl, data: bytes) -> None:
-        response = self._request("PUT", url, data)
+    def put(self, url: m.ChunkUrl, data: bytes | memoryview) -> None:
+        answer = self._exchange(url, data, memoryview(bytearray()))
         # 412: the chunk is there already (a PUT repeated after its answer was lost); the
         # server checks its size at commit, and readers check its content.
-        if response.status_code < 300 or response.status_code == 412:
+        if answer.status < 300 or answer.status == 412:
             return
-        self._fail(response, "storing a chunk")
+        self._fail(answer.status, "storing a chunk")
 
-    def get(self, url: m.ChunkUrl) -> bytes:
-        response = self._request("GET", url, None)
-        if response.status_code == 200:
-            return response.content
-        if response.status_code == 404:
+    def get_into(self, url: m.ChunkUrl, into: memoryview) -> int:
+        """Receive a chunk into ``into``; its length (more than ``len(into)`` if it is
+        longer: then only what fits was kept)."""
+        answer = self._exchange(url, None, into)
+        if answer.status == 200:
+            return answer.length
+        if answer.status == 404:
             raise NotFound("chunk_missing", "the object store has lost a chunk of this file")
-        self._fail(response, "reading a chunk")
+        self._fail(answer.status, "reading a chunk")
 
     @staticmethod
-    def _fail(response: httpx.Response, what: str) -> NoReturn:
-        if response.status_code in (400, 403):
-            raise UrlExpired(f"{what}: the object store answered {response.status_code}")
-        if response.status_code >= 500:
-            raise ServiceUnavailable(
-                "unavailable", f"{what}: the object store answered {response.status_code}"
-            )
-        raise IntegrityError(f"the object store's answer ({response.status_code}) to {what}")
+    def _fail(status: int, what: str) -> NoReturn:
+        if status in (400, 403):
+            raise UrlExpired(f"{what}: the object store answered {status}")
+        if status >= 500:
+            raise ServiceUnavailable("unavailable", f"{what}: the object store answered {status}")
+        raise IntegrityError(f"the object store's answer ({status}) to {what}")
 
 
 class Urls:
@@ -176,13 +206,17 @@ class Direct:
     urls: Urls
     storage: Storage
 
-    def put(self, index: int, data: bytes) -> bool:
+    def put(self, index: int, data: bytes | memoryview) -> bool:
         """Store chunk ``index``; False if the server offers no URL (send it to the API)."""
         return with_fresh_url(self.urls, index, lambda url: self.storage.put(url, data))
 
-    def get(self, index: int) -> bytes | None:
-        """Chunk ``index``; None if the server offers no URL (fetch it from the API)."""
-        found: list[bytes] = []
-        if not with_fresh_url(self.urls, index, lambda url: found.append(self.storage.get(url))):
+    def get_into(self, index: int, into: memoryview) -> int | None:
+        """Receive chunk ``index`` into ``into``; its length (see
+        :meth:`Storage.get_into`), or None if the server offers no URL (fetch it from the
+        API)."""
+        found: list[int] = []
+        if not with_fresh_url(
+            self.urls, index, lambda url: found.append(self.storage.get_into(url, into))
+        ):
             return None
         return found[-1]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
@@ -144,25 +144,27 @@ class Downloader:
             return chunks
 
         digests: list[bytes] = []
-        with ThreadPoolExecutor(workers, thread_name_prefix="coffre-down") as pool:
-            pending: deque[Future[list[_Chunk]]] = deque()
-            next_first = 0
-            try:
-                while next_first < n or pending:
-                    while next_first < n and len(pending) < window:
-                        pending.append(pool.submit(fetch, next_first))
-                        next_first += per_request
-                    for chunk in pending.popleft().result():
-                        if out is not None and chunk.plaintext is not None:
-                            out(chunk.plaintext)
-                        digests.append(chunk.digest)
-                        self.progress(chunk.length)
-            finally:
-                for future in pending:
-                    future.cancel()
-                if direct is not None:
-                    direct.storage.close()
-                    self._direct_offered = direct.urls.direct
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="coffre-down") as pool:
+                pending: deque[Future[list[_Chunk]]] = deque()
+                next_first = 0
+                try:
+                    while next_first < n or pending:
+                        while next_first < n and len(pending) < window:
+                            pending.append(pool.submit(fetch, next_first))
+                            next_first += per_request
+                        for chunk in pending.popleft().result():
+                            if out is not None and chunk.plaintext is not None:
+                                out(chunk.plaintext)
+                            digests.append(chunk.digest)
+                            self.progress(chunk.length)
+                finally:
+                    for future in pending:
+                        future.cancel()
+        finally:
+            if direct is not None:  # once the workers are done with its connections
+                direct.storage.close()
+                self._direct_offered = direct.urls.direct
         if not equal(cs.content_hash(digests), info.content_hash):
             raise IntegrityError("file content")
 
@@ -182,26 +184,22 @@ class Downloader:
             cs.chunk_plaintext_size(info.size, cipher.chunk_size, i) + cs.TAG_SIZE
             for i in range(first, first + count)
         ]
-        pieces: Iterable[bytes | memoryview] | None = (
-            _from_storage(direct, first, count) if direct is not None else None
-        )
-        if pieces is None:
-            expected = sum(sizes)
+        expected = sum(sizes)
+        # Received into this worker's buffer, reused from range to range: memory stays
+        # flat, where a new buffer per range left the allocator holding more and more as a
+        # large download went on.
+        buffer = thread_buffer(expected)
+        data: bytes | memoryview = buffer
+        length = _from_storage(direct, first, sizes, buffer) if direct is not None else None
+        if length is None:
             if count == 1:
-                data: bytes | memoryview = self.api.get_chunk(version_id, first)
+                data = self.api.get_chunk(version_id, first)
                 length = len(data)
             else:
-                # Received into this worker's buffer, reused from range to range: memory
-                # stays flat, where a new buffer per range left the allocator holding more
-                # and more as a large download went on.
-                data = thread_buffer(expected)
-                length = self.api.get_chunks_into(version_id, first, count, data)
-            if length != expected:
-                raise IntegrityError("file content")
-            pieces = _cut(data, sizes)
-        for index, (length, piece) in enumerate(zip(sizes, pieces, strict=True), start=first):
-            if len(piece) != length:
-                raise IntegrityError("file content")
+                length = self.api.get_chunks_into(version_id, first, count, buffer)
+        if length != expected:
+            raise IntegrityError("file content")
+        for index, piece in enumerate(_cut(data, sizes), start=first):
             yield index, cipher.decrypt_chunk(index, piece, last=index == n - 1)
 
     def _direct(self, record: m.VersionRecord, n: int) -> Direct | None:
@@ -413,13 +411,16 @@ def _cut(data: bytes | memoryview, sizes: list[int]) -> Iterator[memoryview]:
         offset += length
 
 
-def _from_storage(direct: Direct, first: int, count: int) -> list[bytes] | None:
-    """Chunks ``first`` .. ``first + count - 1`` from the object store; None if the server
-    offers no URL for them (they come from the API then)."""
-    pieces: list[bytes] = []
-    for index in range(first, first + count):
-        piece = direct.get(index)
-        if piece is None:
+def _from_storage(direct: Direct, first: int, sizes: list[int], into: memoryview) -> int | None:
+    """Receive chunks ``first`` .. ``first + len(sizes) - 1`` from the object store into
+    ``into``, one after the other; their length, or None if the server offers no URL for
+    them (they come from the API then)."""
+    offset = 0
+    for index, size in enumerate(sizes, start=first):
+        length = direct.get_into(index, into[offset : offset + size])
+        if length is None:
             return None
-        pieces.append(piece)
-    return pieces
+        if length != size:
+            raise IntegrityError("file content")
+        offset += size
+    return offset

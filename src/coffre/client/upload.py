@@ -262,7 +262,7 @@ class Uploader:
         in ``body``."""
         if direct is not None:
             for offset, size in enumerate(sizes):
-                if not direct.put(first + offset, bytes(body[:size])):
+                if not direct.put(first + offset, body[:size]):
                     first, sizes = first + offset, sizes[offset:]
                     break  # the server offers no URL after all: the rest go to the API
                 body = body[size:]
