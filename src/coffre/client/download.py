@@ -42,7 +42,7 @@ the server's work per request (its CPU per byte: 2.5 s/GiB at 8 MiB, 3.2 at 4 Mi
 halves it again but doubles the client's peak memory (each answer is read whole). A range
 is decrypted and written chunk by chunk, so little more than its body is held at once."""
 RANGE_CHUNKS = 64
-DIRECT_STREAMS = 8
+DIRECT_STREAMS = 16
 """Chunks fetched at once straight from the object store: one request per chunk there, so
 more of them in flight than ranges from the API."""
 SMALL_BATCH_FILES = 500
