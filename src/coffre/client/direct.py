@@ -60,19 +60,21 @@ class Storage:
     def _pool(self, url: str) -> tuple[Bulk, str]:
         """The connections to ``url``'s store, and the request target within it."""
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise IntegrityError("the server's presigned URLs")
         origin = f"{parts.scheme}://{parts.netloc}"
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         with self._lock:
             pool = self._pools.get(origin)
             if pool is None:
-                pool = self._pools[origin] = Bulk(
-                    origin,
-                    timeout=self._timeout,
-                    keepalive=KEEPALIVE_EXPIRY,
-                    headers={"user-agent": USER_AGENT},
-                )
+                try:
+                    pool = Bulk(
+                        origin,
+                        timeout=self._timeout,
+                        keepalive=KEEPALIVE_EXPIRY,
+                        headers={"user-agent": USER_AGENT},
+                    )
+                except ValueError:  # not an http(s) URL with a host
+                    raise IntegrityError("the server's presigned URLs") from None
+                self._pools[origin] = pool
         return pool, target
 
     def _exchange(
