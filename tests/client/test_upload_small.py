@@ -9,7 +9,7 @@ import pytest
 
 from coffre.client import upload
 from coffre.client.upload import SmallJob, Uploader
-from coffre.errors import Conflict
+from coffre.errors import Conflict, LocalError
 from tests.client.helpers import CHUNK, fetch
 from tests.conftest import User
 
@@ -52,3 +52,24 @@ def test_batches_hold_a_bounded_number_of_bytes(
     Uploader(drive, chunk_size=CHUNK).put_small(jobs)
     assert sent == [2, 4, 1]  # 2 * CHUNK bytes fit in a batch, not one more
     assert sorted(e.size for e in drive.children(drive.root())) == sorted(sizes)
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK])
+def test_a_small_file_is_read_whole_or_seen_to_be_larger(tmp_path: Path, size: int) -> None:
+    path = tmp_path / "f"
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    path.write_bytes(data)
+    st, got = upload._read_small(path, CHUNK + 1)
+    assert st.st_size == size
+    assert got == data[: CHUNK + 1]
+
+
+def test_a_small_file_that_grew_after_it_was_listed_is_refused(
+    user: User, local: LocalFile
+) -> None:
+    path = local(data=b"small")
+    path.write_bytes(b"x" * (CHUNK + 1))  # it grew between the listing and the upload
+    drive = user.drive
+    with pytest.raises(LocalError, match="grew while it was being read"):
+        Uploader(drive, chunk_size=CHUNK).put_small([SmallJob(path, drive.root(), "g", None)])
+    assert drive.children(drive.root()) == []

@@ -41,10 +41,15 @@ def warn(message: str) -> None:
     click.echo(f"coffre: {message}", err=True)
 
 
+def shows_progress(quiet: bool) -> bool:
+    """Whether :func:`progress` draws a bar (so whether its total is worth counting)."""
+    return not quiet and sys.stderr.isatty()
+
+
 @contextmanager
 def progress(total: int, label: str, *, quiet: bool) -> Iterator[Callable[[int], None]]:
     """A progress bar with throughput on standard error, when it is a terminal."""
-    if quiet or not sys.stderr.isatty():
+    if not shows_progress(quiet):
         yield lambda _n: None
         return
     from rich.console import Console

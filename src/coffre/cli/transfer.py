@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from coffre.cli.context import CliContext, pass_cli
-from coffre.cli.output import progress
+from coffre.cli.output import progress, shows_progress
 from coffre.client.download import Downloader
 from coffre.client.download import SmallJob as SmallDownload
 from coffre.client.drive import Drive, Entry, Tree, split_path
@@ -42,9 +43,19 @@ def _plan_put(drive: Drive, locals_: list[Path], remote: str) -> list[tuple[Path
 
 
 def _local_size(path: Path) -> int:
-    if path.is_file():
+    """The bytes a put of ``path`` sends: the file, or the regular files under the folder
+    (symbolic links are skipped, as put skips them)."""
+    if not path.is_dir():
         return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    total, folders = 0, [str(path)]
+    while folders:
+        with os.scandir(folders.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+    return total
 
 
 @click.command()
@@ -63,7 +74,7 @@ def put(cli: CliContext, sources: tuple[Path, ...], remote: str, quiet: bool) ->
             raise LocalError(f"{source}: no such file or folder")
     drive, remote = cli.locate(remote)
     plan = _plan_put(drive, list(sources), remote)
-    total = sum(_local_size(p) for p in sources)
+    total = sum(_local_size(p) for p in sources) if shows_progress(quiet) else 0
     with progress(total, "uploading", quiet=quiet) as advance:
         uploader = Uploader(drive, workers=WORKERS, progress=advance)
         for local, folder, name in plan:
@@ -85,18 +96,21 @@ def _put_folder(
     while stack:
         folder_path, folder, fresh = stack.pop()
         present = {} if fresh else {e.name: e for e in drive.children(folder)}
-        for child in sorted(folder_path.iterdir()):
-            if child.is_symlink():
+        # One directory read, and one stat for each file (its size): no more system calls.
+        with os.scandir(folder_path) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for entry in entries:
+            if entry.is_symlink():
                 continue
-            child_name = check_name(child.name)
+            child, child_name = folder_path / entry.name, check_name(entry.name)
             found = present.get(child_name)
-            if child.is_dir():
+            if entry.is_dir():
                 if found is not None and not found.is_folder:
                     raise Conflict("exists", f"{child}: a file with this name is in the way")
                 sub = found or drive.mkdir(folder, child_name)
                 stack.append((child, sub, found is None))
-            elif child.is_file():
-                if child.stat().st_size <= uploader.chunk_size and (
+            elif entry.is_file():
+                if entry.stat().st_size <= uploader.chunk_size and (
                     found is None or not found.is_folder
                 ):
                     small.append(SmallJob(child, folder, child_name, found))

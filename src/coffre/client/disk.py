@@ -57,7 +57,8 @@ def sync_files(paths: Iterable[Path]) -> None:
             _fsync_path(path)
         return
     # One syncfs per filesystem writes and commits every file on it.
-    folders = {os.stat(path.parent).st_dev: path.parent for path in paths}
+    parents = {path.parent for path in paths}
+    folders = {os.stat(parent).st_dev: parent for parent in parents}
     for folder in folders.values():
         fd = os.open(folder, os.O_RDONLY)
         try:

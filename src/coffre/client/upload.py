@@ -57,6 +57,26 @@ def _no_progress(_n: int) -> None:
 _TYPES = mimetypes.MimeTypes(filenames=())  # the built-in table: reading the system's is slow
 
 
+def _read_small(path: Path, limit: int) -> tuple[os.stat_result, bytes]:
+    """A small file's status and up to ``limit`` bytes of it, with a plain descriptor (a
+    buffered file object costs more than the few system calls it wraps)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        pieces: list[bytes] = []
+        while limit > 0:
+            piece = os.read(fd, limit)
+            if not piece:
+                break
+            pieces.append(piece)
+            limit -= len(piece)
+            if len(pieces) == 1 and len(piece) == st.st_size:
+                break  # all of it at the first read: no second call to find the end
+    finally:
+        os.close(fd)
+    return st, pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
 def media_type(name: str) -> str:
     return _TYPES.guess_type(name, strict=False)[0] or "application/octet-stream"
 
@@ -421,9 +441,7 @@ class Uploader:
 
     def _small(self, job: SmallJob) -> m.SmallFile:
         try:
-            with job.local.open("rb") as f:
-                st = os.fstat(f.fileno())
-                data = f.read(self.chunk_size + 1)
+            st, data = _read_small(job.local, self.chunk_size + 1)
         except OSError as exc:
             raise LocalError(f"{job.local}: {exc.strerror}") from None
         if len(data) > self.chunk_size:

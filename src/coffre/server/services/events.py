@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from coffre.protocol import models as m
 from coffre.server.context import now
 from coffre.server.db import tables as t
+from coffre.server.db.bulk import insert_rows
 from coffre.server.db.listen import notify
 
 
@@ -49,8 +50,9 @@ def emit_many(
     ).scalar_one()
     at = now()
     first = last - len(items) + 1
-    db.execute(
-        insert(t.Event),
+    insert_rows(
+        db,
+        cast(Table, t.Event.__table__),
         [
             {
                 "user_id": user_id,

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
-    insert,
     literal,
     select,
     union_all,
@@ -30,6 +29,7 @@ from coffre.protocol import models as m
 from coffre.server.blobs import chunk_key
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
+from coffre.server.db.bulk import insert_rows
 from coffre.server.services import events
 from coffre.server.services.records import (
     Access,
@@ -244,8 +244,8 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
                     }
                 )
             for table, rows in ((t.Node, new_nodes), (t.Content, contents), (t.Version, versions)):
-                if rows:  # Core inserts: the ORM's bulk path costs more than the rows
-                    db.execute(insert(cast(Table, table.__table__)), rows)
+                # Plain inserts: the ORM's bulk path, and Core's, cost more than the rows.
+                insert_rows(db, cast(Table, table.__table__), rows)
             user.storage_used += total
             events.emit_many(db, owner, feed)
             db.flush()
