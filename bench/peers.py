@@ -94,14 +94,18 @@ class Rclone:
         )
         return result.stdout.decode().strip()
 
-    def copy_in(self, source: Path) -> Timed:
-        """``rclone copy SOURCE secret:`` into an empty crypt folder."""
-        self.wipe()
-        return run_timed([tool("rclone"), "copy", "-q", str(source), "secret:"], env=self.env)
+    def copy_in(self, source: Path, folder: str = "") -> Timed:
+        """``rclone copy SOURCE secret:FOLDER``: into an emptied crypt store, or into a new
+        folder of it (which leaves the store's earlier files in place)."""
+        if not folder:
+            self.wipe()
+        remote = f"secret:{folder}"
+        return run_timed([tool("rclone"), "copy", "-q", str(source), remote], env=self.env)
 
-    def copy_out(self, dest: Path) -> Timed:
-        """``rclone copy secret: DEST`` (what the last copy_in stored)."""
-        return run_timed([tool("rclone"), "copy", "-q", "secret:", str(dest)], env=self.env)
+    def copy_out(self, dest: Path, folder: str = "") -> Timed:
+        """``rclone copy secret:FOLDER DEST`` (what a copy_in stored there)."""
+        remote = f"secret:{folder}"
+        return run_timed([tool("rclone"), "copy", "-q", remote, str(dest)], env=self.env)
 
     def wipe(self) -> None:
         shutil.rmtree(self.store, ignore_errors=True)

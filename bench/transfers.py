@@ -160,13 +160,17 @@ def small(cfg: Config, results: Results, work: Path) -> None:
     results.note(
         "small",
         f"{what} of os.urandom in one folder, written just before the runs (in the page "
-        "cache). coffre get fsyncs every file it writes; rclone does not. Each run starts "
-        "from an empty account (the previous run's folder is deleted, untimed).",
+        "cache). coffre get fsyncs every file it writes; rclone does not. Each run writes "
+        "into new folders (Coffre's, rclone's store, the local copies), and nothing is "
+        "deleted until the runs are over: right after many files are deleted, ext4 "
+        "creates new ones several times slower for minutes (its inode allocator skips "
+        "recently freed inodes), which slowed whichever command came next.",
     )
     results.target(Target("small.put", "small.rclone_in", ratio=1.5))
     results.target(Target("small.get", "small.rclone_out", ratio=1.5))
     rclone = peers.Rclone(work)
-    dest = work / "dest"
+    copies = work / "copies"  # every local copy, removed only at the end
+    copies.mkdir()
 
     def rate(key: str, label: str, seconds: float) -> float:
         value = count / seconds
@@ -180,19 +184,19 @@ def small(cfg: Config, results: Results, work: Path) -> None:
             up = cli.run("put", "-q", str(source), f"/small-{run}")
             put_rate = rate("small.put", f"coffre put, {what}", up.seconds)
             _memory(results, "small.put", "coffre put (small files)", up)
-            rate("small.rclone_in", "rclone crypt copy in", rclone.copy_in(source).seconds)
+            copied_in = rclone.copy_in(source, f"run-{run}")
+            rate("small.rclone_in", "rclone crypt copy in", copied_in.seconds)
 
+            dest = copies / f"coffre-{run}"
             down = cli.run("get", "-q", f"/small-{run}", str(dest))
             get_rate = rate("small.get", f"coffre get, {what}", down.seconds)
             _memory(results, "small.get", "coffre get (small files)", down)
             _check_tree(source, dest, count, full=run == 0)
-            shutil.rmtree(dest)
+            dest = copies / f"rclone-{run}"
             dest.mkdir()
-            rate("small.rclone_out", "rclone crypt copy out", rclone.copy_out(dest).seconds)
+            copied_out = rclone.copy_out(dest, f"run-{run}")
+            rate("small.rclone_out", "rclone crypt copy out", copied_out.seconds)
             _check_tree(source, dest, count, full=run == 0)
-            shutil.rmtree(dest)
-            rclone.wipe()
-            cli.remove(f"/small-{run}")
             _log(
                 f"[small] run {run + 1}/{cfg.runs}: put {put_rate:.0f} files/s, "
                 f"get {get_rate:.0f} files/s"
@@ -203,10 +207,13 @@ def small(cfg: Config, results: Results, work: Path) -> None:
                 ["put", "-q", str(source), "/small-p"], out / "small-put", f"coffre put {what}"
             )
             cli.profiled(
-                ["get", "-q", "/small-p", str(dest)], out / "small-get", f"coffre get {what}"
+                ["get", "-q", "/small-p", str(copies / "profiled")],
+                out / "small-get",
+                f"coffre get {what}",
             )
-            shutil.rmtree(dest)
             _log("[small] profiles written")
+    shutil.rmtree(copies)
+    rclone.wipe()
 
 
 def _check_tree(source: Path, dest: Path, count: int, *, full: bool) -> None:
