@@ -161,8 +161,9 @@ def small(cfg: Config, results: Results, work: Path) -> None:
         "small",
         f"{what} of os.urandom in one folder, written just before the runs (in the page "
         "cache). coffre get fsyncs every file it writes; rclone does not. Each run writes "
-        "into new folders (Coffre's, rclone's store, the local copies), and nothing is "
-        "deleted until the runs are over: right after many files are deleted, ext4 "
+        "into new folders (rclone's store, the local copies), and no local file is deleted "
+        "until the runs are over (Coffre's folder is deleted on the server, untimed, where "
+        "small files live in the database): right after many files are deleted, ext4 "
         "creates new ones several times slower for minutes (its inode allocator skips "
         "recently freed inodes), which slowed whichever command came next.",
     )
@@ -197,6 +198,9 @@ def small(cfg: Config, results: Results, work: Path) -> None:
             copied_out = rclone.copy_out(dest, f"run-{run}")
             rate("small.rclone_out", "rclone crypt copy out", copied_out.seconds)
             _check_tree(source, dest, count, full=run == 0)
+            # Off the server only (its small files live in its database): no local file
+            # is deleted, and the next run's listing is as small as this one's.
+            cli.remove(f"/small-{run}")
             _log(
                 f"[small] run {run + 1}/{cfg.runs}: put {put_rate:.0f} files/s, "
                 f"get {get_rate:.0f} files/s"
