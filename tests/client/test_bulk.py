@@ -11,7 +11,10 @@ import gc
 import http.server
 import ipaddress
 import json
+import socket
 import ssl
+import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -277,3 +280,49 @@ def test_over_tls_a_certificate_nobody_vouches_for_is_refused(
         got = trusted.get_into("/r", {}, {}, memoryview(buffer))
         trusted.close()
     assert (got.status, bytes(buffer)) == (200, b"secret range")
+
+
+def _listening_but_full() -> tuple[socket.socket, list[socket.socket]]:
+    """A listening socket whose queue of connections nobody accepts is full: the kernel
+    drops further connection attempts, which then hang as with an unreachable host."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    fillers: list[socket.socket] = []
+    while True:
+        filler = socket.socket()
+        filler.settimeout(0.5)
+        try:
+            filler.connect(listener.getsockname())
+        except OSError:  # this one hung: the queue is full
+            filler.close()
+            return listener, fillers
+        fillers.append(filler)
+
+
+def test_a_connection_that_hangs_gives_up_after_the_connect_timeout() -> None:
+    listener, fillers = _listening_but_full()
+    host, port = listener.getsockname()
+    reader = Bulk(f"http://{host}:{port}", timeout=60.0, keepalive=1.0, connect_timeout=0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(httpx.ConnectError):
+            reader.get_into("/r", {}, {}, memoryview(bytearray(1)))
+    finally:
+        for s in [listener, *fillers]:
+            s.close()
+    assert time.monotonic() - started < 30  # not the read timeout: 60 s
+
+
+def test_a_server_that_never_answers_times_out_reading() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True)
+    thread.start()
+    host, port = listener.getsockname()
+    reader = Bulk(f"http://{host}:{port}", timeout=0.5, keepalive=1.0, connect_timeout=10.0)
+    try:
+        with pytest.raises(httpx.ReadError, match="timed out"):
+            reader.get_into("/r", {}, {}, memoryview(bytearray(1)))
+    finally:
+        thread.join()
+        for s in [listener, *accepted]:
+            s.close()

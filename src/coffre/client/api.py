@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from coffre import __version__
 from coffre.client import listing
-from coffre.client.bulk import Bulk
+from coffre.client.bulk import CONNECT_TIMEOUT, Bulk
 from coffre.errors import (
     ConnectionFailed,
     IntegrityError,
@@ -109,7 +109,7 @@ class Api:
         self.http = httpx.Client(
             base_url=self.base_url,
             transport=transport,
-            timeout=httpx.Timeout(timeout, connect=10.0),
+            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
             limits=limits,
             headers={"user-agent": USER_AGENT},
         )

@@ -33,6 +33,11 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
+CONNECT_TIMEOUT = 10.0
+"""Seconds to connect (and shake hands over TLS), as the API's httpx client allows: a
+server that does not answer a connection attempt fails the request, to be retried, long
+before the timeout of a read (which waits for a whole range)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Received:
@@ -59,6 +64,7 @@ class Bulk:
         timeout: float,
         keepalive: float,
         headers: Mapping[str, str] | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -68,6 +74,7 @@ class Bulk:
         self._port = parts.port or (443 if self._tls else 80)
         self._prefix = parts.path.rstrip("/")
         self._timeout = timeout
+        self._connect_timeout = min(connect_timeout, timeout)
         self._keepalive = keepalive
         self._headers = dict(headers or {})
         self._context: ssl.SSLContext | None = None
@@ -91,12 +98,15 @@ class Bulk:
             if self._context is None:
                 self._context = httpx.create_ssl_context()  # the CAs httpx trusts
             connection = http.client.HTTPSConnection(
-                self._host, self._port, timeout=self._timeout, context=self._context
+                self._host, self._port, timeout=self._connect_timeout, context=self._context
             )
         else:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+            connection = http.client.HTTPConnection(
+                self._host, self._port, timeout=self._connect_timeout
+            )
         try:
-            connection.connect()
+            connection.connect()  # the TCP connection and, for https, the TLS handshake
+            connection.sock.settimeout(self._timeout)  # then each read and write
             # A request's last partial segment must not wait for the server's delayed ACK.
             connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as exc:
