@@ -157,13 +157,18 @@ def test_small_files_are_on_disk_before_any_is_renamed_into_place(
         assert len((out / job.dest.name).read_bytes()) == job.info.size
 
 
+@pytest.mark.parametrize("bad_index", [3, 4, 5])  # first, or after others, in a writer's share
 def test_a_bad_small_file_keeps_its_whole_batch_out(
-    user: User, local: LocalFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    user: User,
+    local: LocalFile,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    bad_index: int,
 ) -> None:
     out, jobs = _small_jobs(user, local, tmp_path, 6)
     monkeypatch.setattr(download, "SMALL_BATCH_FILES", 3)
     api = user.drive.api
-    bad = jobs[4].record.id  # in the second batch
+    bad = jobs[bad_index].record.id  # in the second batch
 
     class Tampering:
         def get_chunk(self, version_id: str, index: int) -> bytes:

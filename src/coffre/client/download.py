@@ -269,7 +269,12 @@ class Downloader:
                     fetched.extend(
                         fetchers.submit(self._fetch_small, b) for b in islice(batches, 1)
                     )
-                    staged = [writers.submit(self._stage_small, *pair) for pair in pairs]
+                    # A share of the batch per writer: a future per file cost more than
+                    # the file's own work.
+                    staged = [
+                        writers.submit(self._stage_many, pairs[i::FILE_WRITERS])
+                        for i in range(min(FILE_WRITERS, len(pairs)))
+                    ]
                     # While this batch is synced and renamed, the next one is written.
                     synced.append(syncer.submit(_commit_batch, staged, self.progress))
             finally:
@@ -286,6 +291,19 @@ class Downloader:
             return [(job, chunks[job.record.id]) for job in batch]
         except KeyError:
             raise IntegrityError("the server's answer to POST /v1/versions/small") from None
+
+    def _stage_many(self, pairs: list[tuple[SmallJob, bytes]]) -> list[_Staged]:
+        """:meth:`_stage_small` for each file; if one fails, the others' temporary files
+        are removed before its error is raised."""
+        staged: list[_Staged] = []
+        try:
+            for job, chunk in pairs:
+                staged.append(self._stage_small(job, chunk))
+        except BaseException:
+            for done in staged:
+                done.tmp.unlink(missing_ok=True)
+            raise
+        return staged
 
     def _stage_small(self, job: SmallJob, chunk: bytes) -> _Staged:
         """Decrypt and verify one small file and write it to its temporary file (not yet
@@ -373,14 +391,14 @@ def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
         offset += written
 
 
-def _commit_batch(staged: list[Future[_Staged]], progress: Progress) -> None:
+def _commit_batch(staged: list[Future[list[_Staged]]], progress: Progress) -> None:
     """Make a batch of small files durable together, then rename each into place; if any
     of them failed, none is renamed and all their temporary files are removed."""
     ready: list[_Staged] = []
     failure: BaseException | None = None
     for future in staged:
         try:
-            ready.append(future.result())
+            ready.extend(future.result())
         except BaseException as exc:  # re-raised below, once the others are cleaned up
             failure = failure or exc
     try:
