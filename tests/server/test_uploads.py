@@ -295,6 +295,39 @@ def test_small_files_in_one_batch(alice: Account) -> None:
     assert updated.version is not None and updated.version.number == 2
 
 
+def test_a_small_file_batch_answers_with_the_records_a_listing_then_gives(
+    alice: Account,
+) -> None:
+    """The answer is built from the batch, not read back: it must say what the database
+    says. New files, a new version of an existing file, and two of another in one batch."""
+    folder = alice.mkdir()
+    first = alice.api.small_files(
+        m.SmallFilesRequest(files=[alice.small_file(3, parent_id=folder.id) for _ in range(2)])
+    )
+    signed = alice.small_file(4, parent_id=folder.id)
+    assert signed.node is not None
+    signed = signed.model_copy(
+        update={
+            "node": signed.node.model_copy(update={"signature": os.urandom(64)}),
+            "signature": os.urandom(64),
+        }
+    )
+    batch = [
+        alice.small_file(1, parent_id=folder.id),
+        signed,
+        alice.small_file(2, node_id=first[0].id),
+        alice.small_file(5, node_id=first[1].id),
+        alice.small_file(6, node_id=first[1].id),
+        alice.small_file(70 * 1024, parent_id=folder.id),  # kept as a blob, not inline
+    ]
+    answered = alice.api.small_files(m.SmallFilesRequest(files=batch))
+    assert answered == [alice.api.node(r.id) for r in answered]
+    assert [r.versions for r in answered] == [1, 1, 2, 3, 3, 1]
+    assert [r.version.number for r in answered if r.version] == [1, 1, 2, 3, 3, 1]
+    listed = {r.id: r for r in alice.api.children(folder.id)}
+    assert all(listed[r.id] == r for r in answered)
+
+
 def test_a_small_file_batch_is_all_or_nothing(alice: Account) -> None:
     taken = alice.mkdir()
     good = [alice.small_file(10) for _ in range(3)]
