@@ -1,5 +1,6 @@
-"""Plain multi-row inserts (coffre.server.db.bulk) store exactly what Core's insert stores,
-on both databases, and fall back to Core's insert where a column's type needs it."""
+"""Multi-row inserts (coffre.server.db.bulk: plain on SQLite, Core's on PostgreSQL) store
+exactly what was given, on both databases, a column whose type converts its values
+included."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def test_rows_go_in_as_they_are(db: Database) -> None:
     assert sorted(stored, key=lambda r: str(r["id"])) == sorted(rows, key=lambda r: str(r["id"]))
 
 
-def test_a_column_that_needs_its_type_takes_core_insert(db: Database) -> None:
+def test_a_column_whose_type_converts_its_values_round_trips(db: Database) -> None:
     _, dated = _tables(db)
     when = datetime.datetime(2026, 11, 27, 10, 30, 5)
     with db.write() as session:
