@@ -40,13 +40,13 @@ def test_batches_hold_a_bounded_number_of_bytes(
     monkeypatch.setattr(upload, "SMALL_BATCH_BYTES", 2 * CHUNK)
     drive = user.drive
     sent: list[int] = []
-    small_files = drive.api.small_files
+    store_small_files = drive.api.store_small_files
 
-    def counting(request: upload.m.SmallFilesRequest) -> list[upload.m.NodeRecord]:
+    def counting(request: upload.m.SmallFilesRequest) -> None:
         sent.append(len(request.files))
-        return small_files(request)
+        store_small_files(request)
 
-    monkeypatch.setattr(drive.api, "small_files", counting)
+    monkeypatch.setattr(drive.api, "store_small_files", counting)
     sizes = [CHUNK, CHUNK, 1, CHUNK - 1, 0, CHUNK, 1]
     jobs = [SmallJob(local(size), drive.root(), f"s{i}", None) for i, size in enumerate(sizes)]
     Uploader(drive, chunk_size=CHUNK).put_small(jobs)

@@ -328,6 +328,68 @@ def test_a_small_file_batch_answers_with_the_records_a_listing_then_gives(
     assert all(listed[r.id] == r for r in answered)
 
 
+@pytest.mark.parametrize(
+    "prefer",
+    [
+        "return=minimal",
+        'RETURN = "minimal"',
+        "respond-async, return=minimal; x=1",
+        "wait=5,return=minimal",
+    ],
+)
+def test_a_small_file_batch_with_prefer_return_minimal_answers_with_no_body(
+    alice: Account, prefer: str
+) -> None:
+    """RFC 7240: the files are stored as without the preference, the answer is empty."""
+    folder = alice.mkdir()
+    batch = [alice.small_file(3, parent_id=folder.id) for _ in range(3)]
+    body = {"files": [wire(f) for f in batch]}
+    response = alice.raw("POST", "/v1/files/small", json=body, headers={"prefer": prefer})
+    assert response.status_code == 201
+    assert response.content == b""
+    assert response.headers["preference-applied"] == "return=minimal"
+    listed = alice.api.children(folder.id)
+    assert sorted(r.id for r in listed) == sorted(f.node.id for f in batch if f.node)
+    assert all(r.versions == 1 and r.version and r.version.number == 1 for r in listed)
+    assert alice.api.account().storage_used == sum(f.version.size for f in batch)
+    # And a new version of one of them, the client's way.
+    alice.api.store_small_files(
+        m.SmallFilesRequest(files=[alice.small_file(4, node_id=listed[0].id)])
+    )
+    again = alice.api.node(listed[0].id)
+    assert again.versions == 2 and again.version and again.version.number == 2
+
+
+@pytest.mark.parametrize(
+    "prefer", [None, "return=representation", "return=minimalist", "x=return=minimal"]
+)
+def test_a_small_file_batch_without_that_preference_answers_with_records(
+    alice: Account, prefer: str | None
+) -> None:
+    batch = [alice.small_file(3) for _ in range(2)]
+    headers = {"prefer": prefer} if prefer else {}
+    body = {"files": [wire(f) for f in batch]}
+    response = alice.raw("POST", "/v1/files/small", json=body, headers=headers)
+    assert response.status_code == 201
+    assert "preference-applied" not in response.headers
+    answered = m.SmallFilesResponse.model_validate_json(response.content).nodes
+    assert [r.id for r in answered] == [f.node.id for f in batch if f.node]
+
+
+def test_a_minimal_small_file_batch_is_all_or_nothing_too(alice: Account) -> None:
+    taken = alice.mkdir()
+    clash = alice.small_file(10)
+    assert clash.node is not None
+    clash = clash.model_copy(
+        update={"node": clash.node.model_copy(update={"name_tag": taken.name_tag})}
+    )
+    with pytest.raises(Conflict) as caught:
+        alice.api.store_small_files(m.SmallFilesRequest(files=[alice.small_file(10), clash]))
+    assert caught.value.code == "name_taken"
+    assert [n.id for n in alice.api.children(alice.root_id)] == [taken.id]
+    assert alice.api.account().storage_used == 0
+
+
 def test_a_small_file_batch_is_all_or_nothing(alice: Account) -> None:
     taken = alice.mkdir()
     good = [alice.small_file(10) for _ in range(3)]

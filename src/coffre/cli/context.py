@@ -6,15 +6,17 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
 from coffre.client.account import AccountKeys, open_keys
 from coffre.client.api import Api
-from coffre.client.drive import Drive
 from coffre.client.state import SavedSession, load_session, tree_copy_path
-from coffre.client.tree_copy import TreeCopy
 from coffre.errors import NotFound, Unauthenticated, UsageError
+
+if TYPE_CHECKING:  # imported when a command first needs the drive: not on login's path
+    from coffre.client.drive import Drive
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 _SHARED_PATH = re.compile(r"^([^/:@\s]+@[^/:\s]+):(.*)$")
@@ -57,6 +59,9 @@ class CliContext:
 
     def drive(self) -> Drive:
         if self._drive is None:
+            from coffre.client.drive import Drive
+            from coffre.client.tree_copy import TreeCopy
+
             session = self.session()
             api = self.api(session)
             keys: AccountKeys = open_keys(session.master_key, api.keys())

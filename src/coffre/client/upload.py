@@ -413,12 +413,12 @@ class Uploader:
         """Upload one-chunk files, many per request: each batch is sealed while the one
         before is sent and stored (at most two batches in memory)."""
         with ThreadPoolExecutor(1, thread_name_prefix="coffre-small") as sender:
-            sending: Future[list[m.NodeRecord]] | None = None
+            sending: Future[None] | None = None
             for files in self._sealed_batches(jobs):
                 request = m.SmallFilesRequest(files=files)
                 if sending is not None:
                     sending.result()  # the batch before failed: stop here, with its error
-                sending = sender.submit(self.api.small_files, request)
+                sending = sender.submit(self.api.store_small_files, request)
             if sending is not None:
                 sending.result()
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -169,10 +169,31 @@ def cancel(ctx: Ctx, who: Caller, upload_id: Id) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/files/small", status_code=201)
-def small_files(ctx: Ctx, who: Caller, body: m.SmallFilesRequest) -> m.SmallFilesResponse:
-    """Create many one-chunk files at once (all or none)."""
-    return small.small_files(ctx, who, body)
+@router.post("/files/small", status_code=201, response_model=m.SmallFilesResponse)
+def small_files(
+    ctx: Ctx,
+    who: Caller,
+    body: m.SmallFilesRequest,
+    prefer: Annotated[str | None, Header()] = None,
+) -> m.SmallFilesResponse | Response:
+    """Create many one-chunk files at once (all or none). With ``Prefer: return=minimal``
+    (RFC 7240) the answer has no body: the records are neither built nor sent."""
+    if not _wants_minimal(prefer):
+        return small.small_files(ctx, who, body)
+    small.store_small_files(ctx, who, body)
+    return Response(status_code=201, headers={"Preference-Applied": "return=minimal"})
+
+
+def _wants_minimal(prefer: str | None) -> bool:
+    """Whether a ``Prefer`` header (RFC 7240: preferences separated by commas, each
+    ``token[=value]`` with parameters after semicolons) asks for ``return=minimal``."""
+    if not prefer:
+        return False
+    for preference in prefer.split(","):
+        token, _, value = preference.split(";", 1)[0].partition("=")
+        if token.strip().lower() == "return" and value.strip().strip('"').lower() == "minimal":
+            return True
+    return False
 
 
 @router.get("/versions/{version_id}/urls")

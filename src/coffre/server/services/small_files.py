@@ -207,6 +207,20 @@ def _records(
 
 
 def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.SmallFilesResponse:
+    """Store the batch (all or none) and answer with its files' records."""
+    records = _store(ctx, who, req, answer=True)
+    assert records is not None
+    return m.SmallFilesResponse(nodes=records)
+
+
+def store_small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> None:
+    """Store the batch (all or none), for a client that wants no records back."""
+    _store(ctx, who, req, answer=False)
+
+
+def _store(
+    ctx: Context, who: Principal, req: m.SmallFilesRequest, *, answer: bool
+) -> list[m.NodeRecord] | None:
     total = _validate(ctx, req)
     large = [f for f in req.files if len(f.data) > INLINE_MAX]
     if large:
@@ -283,18 +297,19 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
                 )
                 number = numbers.get(node_id, 0) + 1
                 numbers[node_id] = number
-                current[node_id] = m.VersionRecord.model_construct(
-                    id=v.id,
-                    number=number,
-                    envelope=f.envelope,
-                    header=v.header,
-                    size=v.size,
-                    chunk_size=v.chunk_size,
-                    chunk_count=1,
-                    created=at,
-                    author=who.user_id,
-                    signature=f.signature,
-                )
+                if answer:
+                    current[node_id] = m.VersionRecord.model_construct(
+                        id=v.id,
+                        number=number,
+                        envelope=f.envelope,
+                        header=v.header,
+                        size=v.size,
+                        chunk_size=v.chunk_size,
+                        chunk_count=1,
+                        created=at,
+                        author=who.user_id,
+                        signature=f.signature,
+                    )
                 versions.append(
                     {
                         "id": v.id,
@@ -314,7 +329,7 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
             user.storage_used += total
             events.emit_many(db, owner, feed)
             db.flush()
-            records = _records(req, existing, current, who, at)
+            records = _records(req, existing, current, who, at) if answer else None
     except sa_exc.IntegrityError:
         raise Conflict("name_taken", "something with this name is already in the folder") from None
     except BaseException:
@@ -322,4 +337,4 @@ def small_files(ctx: Context, who: Principal, req: m.SmallFilesRequest) -> m.Sma
             ctx.blobs.delete(chunk_key(f.version.content_id, 0))
         raise
     ctx.notifier.notify(owner)
-    return m.SmallFilesResponse(nodes=records)
+    return records
