@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
@@ -103,6 +104,12 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Request work (sync routes and dependencies) runs on anyio's default thread pool,
+        # 40 threads unless told otherwise. Those threads share one interpreter: with 40
+        # runnable, a writer holding the database's write lock gets a fortieth of it, and
+        # writes queue for seconds. Fewer threads, the rest of the requests waiting their
+        # turn in order: docs/performance.md, "The threads of coffre serve".
+        to_thread.current_default_thread_limiter().total_tokens = ctx.settings.request_threads
         interval = ctx.settings.gc_interval
         task = asyncio.create_task(_collector(ctx, interval)) if interval > 0 else None
         # On PostgreSQL, changes made through other API processes wake this one's long polls.

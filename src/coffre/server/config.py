@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from coffre.errors import UsageError
+
 GIB = 1 << 30
 
 
@@ -19,6 +21,7 @@ GIB = 1 << 30
 class Setting:
     env: str
     help: str
+    minimum: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,7 @@ class Settings:
     # Scale-out: PostgreSQL and S3 (docs/deploy.md, "Scale-out").
     auto_migrate: bool = True
     db_pool_size: int = 10
+    request_threads: int = 8
     s3_endpoint: str = ""
     s3_public_endpoint: str = ""
     s3_access_key: str = ""
@@ -102,9 +106,20 @@ class Settings:
         for f in fields(cls):
             setting = DOCS[f.name]
             if setting.env in env:
-                values[f.name] = _PARSERS[type(getattr(cls(), f.name))](env[setting.env])
+                values[f.name] = _parse(setting, type(getattr(cls(), f.name)), env[setting.env])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return replace(cls(), **values)
+
+
+def _parse(setting: Setting, kind: type, text: str) -> Any:
+    """A setting's value from its variable, or a UsageError that names the variable."""
+    try:
+        value = _PARSERS[kind](text)
+    except ValueError:
+        raise UsageError(f"{setting.env} must be a whole number, not {text!r}") from None
+    if setting.minimum is not None and value < setting.minimum:
+        raise UsageError(f"{setting.env} must be at least {setting.minimum}, not {value}")
+    return value
 
 
 def _bool(text: str) -> bool:
@@ -193,6 +208,13 @@ DOCS: dict[str, Setting] = {
         "COFFRE_DB_POOL_SIZE",
         "PostgreSQL connections each process keeps open (default 10; up to twice as many "
         "under load).",
+    ),
+    "request_threads": Setting(
+        "COFFRE_REQUEST_THREADS",
+        "Threads each API process runs request work on, database transactions mostly "
+        "(default 8). More let more requests wait on a slow database at once; each runs "
+        "slower, sharing one interpreter with the others.",
+        minimum=1,
     ),
     "s3_endpoint": Setting(
         "COFFRE_S3_ENDPOINT",

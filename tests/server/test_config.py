@@ -1,0 +1,46 @@
+"""Server settings from the environment: typed, checked, and applied."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import anyio
+import pytest
+from anyio import to_thread
+
+from coffre.errors import UsageError
+from coffre.server.app import create_app
+from coffre.server.config import Settings
+
+
+def test_settings_come_from_their_variables() -> None:
+    settings = Settings.from_env({"COFFRE_REQUEST_THREADS": "3", "COFFRE_PORT": "9000"})
+    assert (settings.request_threads, settings.port) == (3, 9000)
+    assert Settings.from_env({}).request_threads == 8
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"COFFRE_PORT": "eighty"}, "COFFRE_PORT must be a whole number, not 'eighty'"),
+        ({"COFFRE_REQUEST_THREADS": "4.5"}, "COFFRE_REQUEST_THREADS must be a whole number"),
+        ({"COFFRE_REQUEST_THREADS": "0"}, "COFFRE_REQUEST_THREADS must be at least 1, not 0"),
+        ({"COFFRE_REQUEST_THREADS": "-2"}, "COFFRE_REQUEST_THREADS must be at least 1, not -2"),
+    ],
+)
+def test_a_bad_number_is_refused_with_its_variable_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        Settings.from_env(env)
+
+
+def test_request_threads_bound_the_pool_that_runs_request_work(settings: Settings) -> None:
+    app = create_app(replace(settings, request_threads=3))
+
+    async def started() -> int:
+        async with app.router.lifespan_context(app):
+            return to_thread.current_default_thread_limiter().total_tokens
+
+    try:
+        assert anyio.run(started) == 3
+    finally:
+        app.state.ctx.db.dispose()
