@@ -185,19 +185,3 @@ def test_whole_tree_commands_keep_a_sealed_copy(cli: Cli, tmp_path: Path, server
     assert "plan-v2.md" in cli.out("rubbish")
     cli.run("logout")
     assert not list((tmp_path / "home" / "trees").iterdir())
-
-
-@pytest.mark.parametrize(
-    ("variable", "value", "message"),
-    [
-        ("COFFRE_PORT", "eighty", "coffre: COFFRE_PORT must be a whole number, not 'eighty'"),
-        ("COFFRE_REQUEST_THREADS", "0", "coffre: COFFRE_REQUEST_THREADS must be at least 1, not 0"),
-    ],
-)
-def test_serve_refuses_a_bad_setting_in_one_line(
-    cli: Cli, tmp_path: Path, variable: str, value: str, message: str
-) -> None:
-    result = cli.run("serve", "--data", str(tmp_path / "data"), check=False, **{variable: value})
-    assert result.returncode == 2
-    assert result.stderr.decode().strip().splitlines() == [message]
-    assert not (tmp_path / "data").exists()
