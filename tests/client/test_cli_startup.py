@@ -28,17 +28,20 @@ def test_every_lazy_command_resolves_to_itself() -> None:
 
 def test_login_does_not_import_the_rest() -> None:
     """Resolving ``login`` loads the account commands, not the server, support, mail,
-    sharing or file commands (a fresh interpreter, so nothing is loaded beforehand)."""
+    sharing or file commands, nor the drive and its kept tree copy (a fresh interpreter,
+    so nothing is loaded beforehand)."""
     script = (
         "import sys, click\n"
         "from coffre.cli.main import cli\n"
         "cli.get_command(click.Context(cli), 'login')\n"
-        "print(' '.join(sorted(m for m in sys.modules if m.startswith('coffre.cli.'))))\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('coffre.'))))\n"
     )
     loaded = _fresh_interpreter(script).split()
     assert "coffre.cli.account" in loaded
     for heavy in ("server", "support", "mail", "admin", "sharing", "links", "files"):
         assert f"coffre.cli.{heavy}" not in loaded, loaded
+    for heavy in ("drive", "tree_copy", "upload", "download", "sharing"):
+        assert f"coffre.client.{heavy}" not in loaded, loaded
 
 
 def test_wire_models_are_built_on_first_use_and_by_the_server_at_start() -> None:
