@@ -4,6 +4,7 @@ per request before the answer, and refused whole when it does not end on a chunk
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import AsyncIterator
 
 import anyio
@@ -106,3 +107,27 @@ def test_the_chunks_of_a_request_are_synced_once_before_the_answer(
     assert_error(response, 400, "bad_chunk_length")
     assert events[6:] == ["store 4", "sync"]
     assert alice.api.upload_state(state.id).received == [0, 1, 2, 3, 4]
+
+
+def test_a_range_is_synced_on_the_chunk_threads_not_the_request_threads(
+    app: FastAPI, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync waits on the disk; the few request threads (COFFRE_REQUEST_THREADS) are
+    for request work, and eight uploads' syncs would fill them."""
+    blobs: BlobStore = app.state.ctx.blobs
+    threads: list[str] = []
+    sync = blobs.sync
+
+    def recording_sync(content_id: str) -> None:
+        threads.append(threading.current_thread().name)
+        sync(content_id)
+
+    monkeypatch.setattr(blobs, "sync", recording_sync)
+    state = alice.start(4 * CHUNK + 10)
+    chunks = [os.urandom(n) for n in chunk_lengths(state)]
+    alice.api.put_chunks(state.id, 0, b"".join(chunks[:3]))
+    path = f"/v1/uploads/{state.id}/chunks"
+    response = alice.raw("PUT", path, params={"first": 3}, content=chunks[3] + b"!")
+    assert_error(response, 400, "bad_chunk_length")
+    assert len(threads) == 2
+    assert all(name.startswith("coffre-chunk-io") for name in threads), threads

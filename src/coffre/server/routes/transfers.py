@@ -141,12 +141,15 @@ async def receive_chunks(
     written(set(writes))
     if filled or extra or index == first:
         if stored:  # the whole chunks before the cut are kept: durably, as after a 204
-            await run_in_threadpool(ctx.blobs.sync, target.content_id)
+            await loop.run_in_executor(_CHUNK_IO, ctx.blobs.sync, target.content_id)
         raise BadRequest(
             "bad_chunk_length",
             f"the body must be whole chunks from {first}; {filled + extra} bytes left",
         )
-    await run_in_threadpool(transfers.chunks_stored, ctx, target, stored)
+    # The sync waits on the disk: on the chunk threads, not on the few that run request
+    # work (COFFRE_REQUEST_THREADS), which eight uploads' syncs would otherwise fill.
+    await loop.run_in_executor(_CHUNK_IO, ctx.blobs.sync, target.content_id)
+    await run_in_threadpool(transfers.chunks_durable, ctx, target, stored)
     return Response(status_code=204)
 
 

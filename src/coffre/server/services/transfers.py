@@ -251,9 +251,15 @@ def store_chunk(ctx: Context, target: ChunkTarget, index: int, pieces: Sequence[
 
 def chunks_stored(ctx: Context, target: ChunkTarget, indexes: list[int]) -> None:
     """After a request's chunks are written, before it is answered: make them durable (a
-    204 promises them: a resumed upload does not send them again), keep the upload alive,
-    and undo the writes if it expired and was collected meanwhile."""
+    204 promises them: a resumed upload does not send them again), then
+    :func:`chunks_durable`."""
     ctx.blobs.sync(target.content_id)
+    chunks_durable(ctx, target, indexes)
+
+
+def chunks_durable(ctx: Context, target: ChunkTarget, indexes: list[int]) -> None:
+    """After a request's chunks are durable: keep the upload alive, and undo the writes if
+    it expired and was collected meanwhile."""
     if target.stale:
         # Keep an active upload from expiring; at most one write a minute per upload.
         with ctx.db.write() as db:
