@@ -132,7 +132,7 @@ class Version(Base):
     __tablename__ = "versions"
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"))  # uq_versions_node_number
     number: Mapped[int] = mapped_column(Integer)
     content_id: Mapped[str] = mapped_column(ForeignKey("contents.id"), index=True)
     envelope: Mapped[bytes] = mapped_column(LargeBinary)
