@@ -1,15 +1,10 @@
-"""Server settings from the environment: typed, checked, and applied."""
+"""Server settings from the environment: typed and checked."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import anyio
 import pytest
-from anyio import to_thread
 
 from coffre.errors import UsageError
-from coffre.server.app import create_app
 from coffre.server.config import Settings
 
 
@@ -31,16 +26,3 @@ def test_settings_come_from_their_variables() -> None:
 def test_a_bad_number_is_refused_with_its_variable_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         Settings.from_env(env)
-
-
-def test_request_threads_bound_the_pool_that_runs_request_work(settings: Settings) -> None:
-    app = create_app(replace(settings, request_threads=3))
-
-    async def started() -> int:
-        async with app.router.lifespan_context(app):
-            return to_thread.current_default_thread_limiter().total_tokens
-
-    try:
-        assert anyio.run(started) == 3
-    finally:
-        app.state.ctx.db.dispose()

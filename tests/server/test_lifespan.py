@@ -1,0 +1,42 @@
+"""What coffre serve sets up when it starts, and undoes when it stops."""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import replace
+
+import anyio
+from anyio import to_thread
+
+from coffre.server.app import create_app
+from coffre.server.config import Settings
+
+
+def test_request_threads_bound_the_pool_that_runs_request_work(settings: Settings) -> None:
+    app = create_app(replace(settings, request_threads=3))
+
+    async def started() -> int:
+        async with app.router.lifespan_context(app):
+            return to_thread.current_default_thread_limiter().total_tokens
+
+    try:
+        assert anyio.run(started) == 3
+    finally:
+        app.state.ctx.db.dispose()
+
+
+def test_what_the_server_built_at_start_is_frozen_while_it_runs(settings: Settings) -> None:
+    """A full collection does not walk the objects made before the server started
+    serving; they are handed back to the collector when it stops."""
+    app = create_app(settings)
+    assert gc.get_freeze_count() == 0
+
+    async def started() -> int:
+        async with app.router.lifespan_context(app):
+            return gc.get_freeze_count()
+
+    try:
+        assert anyio.run(started) > 10_000
+        assert gc.get_freeze_count() == 0
+    finally:
+        app.state.ctx.db.dispose()
