@@ -14,7 +14,12 @@ from starlette.concurrency import run_in_threadpool
 from coffre.protocol import models as m
 from coffre.protocol.types import Id
 from coffre.server.deps import Caller, ClientIp, Ctx
-from coffre.server.routes.transfers import RANGE_CHUNKS, receive_chunks, stream_chunks
+from coffre.server.routes.transfers import (
+    RANGE_CHUNKS,
+    receive_chunk,
+    receive_chunks,
+    stream_chunks,
+)
 from coffre.server.services import links, transfers
 
 router = APIRouter(tags=["links"])
@@ -187,8 +192,7 @@ async def request_chunk(
     auth: LinkAuth = None,
 ) -> Response:
     who = await run_in_threadpool(links.dropbox, ctx, link_id, _auth(auth), ip)
-    data = await request.body()
-    await run_in_threadpool(transfers.put_chunk, ctx, who, upload_id, index, data)
+    await receive_chunk(ctx, who, upload_id, index, await request.body())
     return Response(status_code=204)
 
 

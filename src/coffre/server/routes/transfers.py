@@ -61,9 +61,29 @@ async def put_chunk(
     ctx: Ctx, who: Caller, upload_id: Id, index: ChunkIndex, request: Request
 ) -> Response:
     """One encrypted chunk, as raw bytes; sending a chunk again replaces it."""
-    data = await request.body()
-    await run_in_threadpool(transfers.put_chunk, ctx, who, upload_id, index, data)
+    await receive_chunk(ctx, who, upload_id, index, await request.body())
     return Response(status_code=204)
+
+
+async def receive_chunk(
+    ctx: Context, who: Principal, upload_id: str, index: int, data: bytes
+) -> None:
+    """Store one chunk and make it durable. The blob store, not the database, records
+    which chunks arrived, so parallel chunk uploads never queue on the write lock."""
+    target = await run_in_threadpool(transfers.chunk_target, ctx, who, upload_id)
+    target.check_index(index)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(_CHUNK_IO, transfers.store_chunk, ctx, target, index, [data])
+    await _made_durable(ctx, target, [index])
+
+
+async def _made_durable(ctx: Context, target: transfers.ChunkTarget, stored: list[int]) -> None:
+    """Sync a request's chunks, then :func:`transfers.chunks_durable`. The sync waits on
+    the disk: on the chunk threads, not on the few that run request work
+    (COFFRE_REQUEST_THREADS), which eight uploads' syncs would otherwise fill."""
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(_CHUNK_IO, ctx.blobs.sync, target.content_id)
+    await run_in_threadpool(transfers.chunks_durable, ctx, target, stored)
 
 
 @router.put(
@@ -146,10 +166,7 @@ async def receive_chunks(
             "bad_chunk_length",
             f"the body must be whole chunks from {first}; {filled + extra} bytes left",
         )
-    # The sync waits on the disk: on the chunk threads, not on the few that run request
-    # work (COFFRE_REQUEST_THREADS), which eight uploads' syncs would otherwise fill.
-    await loop.run_in_executor(_CHUNK_IO, ctx.blobs.sync, target.content_id)
-    await run_in_threadpool(transfers.chunks_durable, ctx, target, stored)
+    await _made_durable(ctx, target, stored)
     return Response(status_code=204)
 
 

@@ -240,21 +240,13 @@ def chunk_target(ctx: Context, who: Principal, upload_id: str) -> ChunkTarget:
 
 
 def store_chunk(ctx: Context, target: ChunkTarget, index: int, pieces: Sequence[Buffer]) -> None:
-    """Write one chunk, given as the pieces it arrived in; it is durable once
-    :func:`chunks_stored` has run for its request."""
+    """Write one chunk, given as the pieces it arrived in; it is durable once the blob
+    store has synced its content's chunks (``BlobStore.sync``), before the answer."""
     expected = target.expected(index)
     size = sum(map(len, pieces))
     if size != expected:
         raise BadRequest("bad_chunk_length", f"chunk {index} must be {expected} bytes, not {size}")
     ctx.blobs.store(chunk_key(target.content_id, index), pieces)
-
-
-def chunks_stored(ctx: Context, target: ChunkTarget, indexes: list[int]) -> None:
-    """After a request's chunks are written, before it is answered: make them durable (a
-    204 promises them: a resumed upload does not send them again), then
-    :func:`chunks_durable`."""
-    ctx.blobs.sync(target.content_id)
-    chunks_durable(ctx, target, indexes)
 
 
 def chunks_durable(ctx: Context, target: ChunkTarget, indexes: list[int]) -> None:
@@ -272,15 +264,6 @@ def chunks_durable(ctx: Context, target: ChunkTarget, indexes: list[int]) -> Non
     for index in indexes:
         ctx.blobs.delete(chunk_key(target.content_id, index))
     raise NotFound("upload_not_found", "the upload expired while the chunks were sent")
-
-
-def put_chunk(ctx: Context, who: Principal, upload_id: str, index: int, data: bytes) -> None:
-    """Store one chunk. The blob store, not the database, records which chunks arrived, so
-    parallel chunk uploads never queue on the database's write lock."""
-    target = chunk_target(ctx, who, upload_id)
-    target.check_index(index)
-    store_chunk(ctx, target, index, [data])
-    chunks_stored(ctx, target, [index])
 
 
 def _make_version(
