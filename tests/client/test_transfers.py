@@ -197,6 +197,38 @@ def test_a_download_with_a_missing_chunk_leaves_no_file(
     assert _leftovers(out) == []
 
 
+def test_a_range_announces_its_length(user: User, local: LocalFile) -> None:
+    """The length of a ranged answer is known from the committed chunk sizes: it is sent
+    as Content-Length, not in chunked transfer coding."""
+    entry, data = _large(user, local)
+    assert entry.record is not None and entry.record.version is not None
+    path = f"/v1/versions/{entry.record.version.id}/chunks"
+    answer = user.drive.api.request("GET", path, params={"first": 5, "count": 2})
+    assert "transfer-encoding" not in answer.headers
+    assert int(answer.headers["content-length"]) == len(answer.content)
+    assert len(answer.content) == CHUNK + cs.TAG_SIZE + len(data) - 6 * CHUNK + cs.TAG_SIZE
+
+
+@pytest.mark.parametrize("index", [0, 4])
+def test_a_download_of_a_chunk_of_the_wrong_size_leaves_no_file(
+    user: User, local: LocalFile, tmp_path: Path, blob_dir: Path, index: int
+) -> None:
+    """A stored chunk cut short is a lost chunk, wherever it is in its range: a 404 before
+    the answer starts (whose length is announced), and no file is left."""
+    entry, _ = _large(user, local)
+    assert entry.version is not None and entry.record is not None
+    assert entry.record.version is not None
+    content = entry.version.content_id.hex()
+    chunk = blob_dir / content[:2] / content / str(index)
+    chunk.write_bytes(chunk.read_bytes()[:-1])
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(NotFound) as caught:
+        Downloader(user.drive.api).to_file(entry.record.version, entry.version, out / "big.bin")
+    assert caught.value.code == "chunk_missing"
+    assert _leftovers(out) == []
+
+
 def test_a_download_of_changed_data_leaves_no_file(
     user: User, local: LocalFile, tmp_path: Path, blob_dir: Path
 ) -> None:

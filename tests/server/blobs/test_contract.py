@@ -80,6 +80,10 @@ def test_chunks_and_their_sizes_are_listed_per_content(store: BlobStore) -> None
     assert store.chunks(other) == {1}
     assert store.chunks(content()) == set()
     assert store.chunk_sizes(content()) == {}
+    assert store.range_sizes(one, 1, 10) == {2: 50, 10: 7}
+    assert store.range_sizes(one, 0, 1) == {0: 100}
+    assert store.range_sizes(one, 3, 7) == {}
+    assert store.range_sizes(content(), 0, 4) == {}
 
 
 def test_many_chunks_are_listed_past_a_page(store: BlobStore) -> None:
@@ -154,6 +158,8 @@ def test_a_fallback_store_reads_the_old_store_and_writes_the_new(make_store: Mak
     assert not old.exists(chunk_key(cid, 1))
     assert both.chunks(cid) == {0, 1}
     assert both.chunk_sizes(cid) == {0: 15, 1: 5}
+    assert both.range_sizes(cid, 0, 3) == {0: 15, 1: 5}
+    assert both.range_sizes(cid, 1, 1) == {1: 5}
     assert both.presign_get(chunk_key(cid, 0), 60) is None  # reads go through the API
     both.delete_many([chunk_key(cid, 0), chunk_key(cid, 1)])
     assert both.chunks(cid) == set()

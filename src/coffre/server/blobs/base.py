@@ -72,6 +72,10 @@ class BlobStore(Protocol):
     def chunk_sizes(self, content_id: str) -> dict[int, int]:
         """The size of each chunk stored for ``content_id``, by index."""
 
+    def range_sizes(self, content_id: str, first: int, count: int) -> dict[int, int]:
+        """The sizes of those of chunks ``first`` .. ``first + count - 1`` that are stored,
+        by index (what a ranged download checks before its answer starts)."""
+
     def check(self) -> None:
         """Raise if the store cannot be used (for /healthz)."""
 

@@ -52,6 +52,12 @@ class FallbackBlobStore:
     def chunk_sizes(self, content_id: str) -> dict[int, int]:
         return {**self.fallback.chunk_sizes(content_id), **self.primary.chunk_sizes(content_id)}
 
+    def range_sizes(self, content_id: str, first: int, count: int) -> dict[int, int]:
+        sizes = self.primary.range_sizes(content_id, first, count)
+        if len(sizes) < count:
+            sizes = {**self.fallback.range_sizes(content_id, first, count), **sizes}
+        return sizes
+
     def check(self) -> None:
         self.primary.check()
         self.fallback.check()

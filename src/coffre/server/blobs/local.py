@@ -135,6 +135,14 @@ class LocalBlobStore:
                 sizes[index] = (folder / str(index)).stat().st_size
         return sizes
 
+    def range_sizes(self, content_id: str, first: int, count: int) -> dict[int, int]:
+        folder = self._folder(content_id)
+        sizes: dict[int, int] = {}
+        for index in range(first, first + count):
+            with contextlib.suppress(FileNotFoundError):
+                sizes[index] = os.stat(folder / str(index)).st_size
+        return sizes
+
     def check(self) -> None:
         if not os.access(self.root, os.W_OK):
             raise OSError(f"blob folder {self.root} is not writable")

@@ -23,9 +23,9 @@ router = APIRouter(prefix="/v1", tags=["transfers"])
 
 ChunkIndex = Annotated[int, Path(ge=0, le=m.MAX_CHUNKS)]
 RANGE_CHUNKS = 64
+"""At most this many chunks in one ranged GET."""
 URL_CHUNKS = 1000
 """At most this many presigned URLs in one answer."""
-"""At most this many chunks in one ranged GET."""
 _WRITES_IN_FLIGHT = 4
 _CHUNK_IO = ThreadPoolExecutor(16, thread_name_prefix="coffre-chunk-io")
 """Threads that write received chunks and read chunks to send: handing a chunk to one
@@ -256,7 +256,11 @@ async def get_chunks(
 async def stream_chunks(
     ctx: Context, source: transfers.ChunkSource, first: int, count: int
 ) -> StreamingResponse:
-    """Chunks of ``source`` concatenated; each one is read while the one before is sent."""
+    """Chunks of ``source`` concatenated; each one is read while the one before is sent.
+
+    The answer's length is known from the committed chunk sizes and announced: the body
+    then goes out as it is, where chunked transfer coding would copy every chunk once more
+    on the server (to frame it) and parse the framing on the client."""
     source.check_range(first, count)
     await run_in_threadpool(transfers.check_present, ctx, source, first, count)
     loop = asyncio.get_running_loop()
@@ -270,7 +274,12 @@ async def stream_chunks(
             current = await following
         yield current
 
-    return StreamingResponse(body(), media_type="application/octet-stream")
+    length = sum(source.expected(index) for index in range(first, first + count))
+    return StreamingResponse(
+        body(),
+        media_type="application/octet-stream",
+        headers={"Content-Length": str(length)},
+    )
 
 
 @router.get(
