@@ -181,3 +181,31 @@ def test_a_short_write_is_carried_on_from_where_it_stopped(
     key = chunk_key(content(), 0)
     store.store(key, [b"0123456789", b"abc", b"", b"defghijklmnopqrstuvwxyz"])
     assert store.get(key) == b"0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def test_a_stored_blob_leaves_the_page_cache_once_it_is_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each blob is synced, then dropped from the cache (not before: a dirty page cannot
+    be dropped, and the blob must be durable before it is renamed into place)."""
+    calls: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    def fadvise(fd: int, offset: int, length: int, advice: int) -> None:
+        assert (offset, length) == (0, 0)
+        calls.append("dontneed" if advice == os.POSIX_FADV_DONTNEED else str(advice))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "posix_fadvise", fadvise)
+    store = LocalBlobStore(tmp_path)
+    cid = content()
+    store.store(chunk_key(cid, 0), [os.urandom(5000)])
+    store.store(chunk_key(cid, 1), [os.urandom(7)])
+    store.sync(cid)
+    # The two folders made for the content, each chunk, then the content's folder.
+    assert calls == ["fsync", "fsync", "fsync", "dontneed", "fsync", "dontneed", "fsync"]
+    assert store.chunk_sizes(cid) == {0: 5000, 1: 7}
