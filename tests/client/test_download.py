@@ -209,9 +209,35 @@ def test_sync_files_and_writeback_on_real_files(tmp_path: Path) -> None:
         os.pwrite(fd, b"y" * 10_000, 0)
         disk.start_writeback(fd, 0, 10_000)
         disk.start_writeback(fd, 0, 0)
+        disk.settle(fd, 0, 4096)
+        disk.settle(fd, 0, 0)
     finally:
         os.close(fd)
     disk.sync_files([path])
     assert path.read_bytes() == b"y" * 10_000
     with pytest.raises(FileNotFoundError):
         disk.sync_files([tmp_path / "gone" / "f"])
+
+
+def test_a_large_download_lets_what_is_on_disk_leave_the_page_cache(
+    user: User, local: LocalFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk written settles the one SETTLE_BEHIND bytes before it: every chunk but
+    the last few, each once, and the file is whole."""
+    monkeypatch.setattr(download, "SETTLE_BEHIND", 2 * CHUNK)
+    settled: list[tuple[int, int]] = []
+    real = disk.settle
+
+    def settle(fd: int, offset: int, length: int) -> None:
+        settled.append((offset, length))
+        real(fd, offset, length)
+
+    monkeypatch.setattr(disk, "settle", settle)
+    data = os.urandom(9 * CHUNK + 5)
+    entry = put(user.drive, local(data=data), user.drive.root(), "big.bin")
+    assert entry.record is not None and entry.record.version is not None
+    assert entry.version is not None
+    dest = tmp_path / "out.bin"
+    Downloader(user.drive.api, workers=3).to_file(entry.record.version, entry.version, dest)
+    assert dest.read_bytes() == data
+    assert sorted(settled) == [(i * CHUNK, CHUNK) for i in range(8)]

@@ -8,6 +8,12 @@ around them), each with a portable fallback:
   download calls it as it goes, so that the disk works while the network does and the
   fsync at the end has little left to write. Only a hint: the fsync is what makes the file
   durable; elsewhere it does nothing.
+- :func:`settle`: ``sync_file_range`` that waits for a range's writeback, then
+  ``posix_fadvise(DONTNEED)``: a large download lets what is on disk leave the page cache
+  as it goes, so that it holds a few dozen MiB of the file rather than all of it, and the
+  next chunks reuse the pages just freed. On a virtual machine whose host backs memory
+  only when it is first touched (and takes freed memory back), new pages cost several
+  times what writing them does (docs/performance.md). Only a hint, like the one above.
 - :func:`sync_files`: makes files durable together. ``syncfs`` once per filesystem commits
   all of them in one journal transaction, where an fsync per file commits one each;
   elsewhere, an fsync per file.
@@ -21,7 +27,10 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+_SYNC_FILE_RANGE_WAIT_BEFORE = 1
 _SYNC_FILE_RANGE_WRITE = 2
+_SYNC_FILE_RANGE_WAIT_AFTER = 4
+_SETTLE = _SYNC_FILE_RANGE_WAIT_BEFORE | _SYNC_FILE_RANGE_WRITE | _SYNC_FILE_RANGE_WAIT_AFTER
 
 
 def _libc_call(name: str, *argtypes: type) -> Callable[..., int] | None:
@@ -47,6 +56,18 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
     if _sync_file_range is not None and length > 0:
         # A failure here changes nothing: the final fsync writes, and reports, everything.
         _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
+
+
+def settle(fd: int, offset: int, length: int) -> None:
+    """Wait until ``length`` bytes of the file from ``offset`` are written to disk, then let
+    them leave the page cache (not durable yet: the file's fsync still has its metadata
+    to commit, and reports any error)."""
+    if (
+        _sync_file_range is not None
+        and length > 0
+        and _sync_file_range(fd, offset, length, _SETTLE) == 0
+    ):
+        os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
 def sync_files(paths: Iterable[Path]) -> None:
