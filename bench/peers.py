@@ -29,14 +29,17 @@ class Sink:
 
 
 @contextlib.contextmanager
-def sink(work: Path, *, fsync: bool = True) -> Iterator[Sink]:
+def sink(work: Path, *, fsync: bool = True, drop_cache: bool = False) -> Iterator[Sink]:
     """The upload baseline's server, on a free port, writing into ``work``."""
-    folder = work / ("sink" if fsync else "sink-nofsync")
+    name = "sink" if fsync else "sink-nofsync"
+    folder = work / (name + "-drop" if drop_cache else name)
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     argv = [PYTHON, "-m", "bench.sink", "--port", str(port), "--dir", str(folder)]
     if not fsync:
         argv.append("--no-fsync")
+    if drop_cache:
+        argv.append("--drop-cache")
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     with service(argv, log=work / f"{folder.name}.log", ready_url=url + "/", env=env) as proc:

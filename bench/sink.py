@@ -3,11 +3,13 @@
 Run as its own process on uvicorn with uvloop and httptools (the loop and parser
 ``coffre serve`` uses)::
 
-    python -m bench.sink --port PORT --dir DIR [--no-fsync]
+    python -m bench.sink --port PORT --dir DIR [--no-fsync | --drop-cache]
 
 ``PUT /NAME`` writes the body to DIR/NAME as it arrives and, unless --no-fsync, fsyncs
-the file before answering 201, as Coffre's server does with every chunk it stores.
-``GET /`` answers 200 (readiness).
+the file before answering 201, as Coffre's server does with every chunk it stores. With
+--drop-cache it also lets each 8 MiB leave the page cache once it is on disk, as Coffre's
+server drops each chunk it has synced: on a machine where new memory is costly, that is
+most of the difference (docs/performance.md). ``GET /`` answers 200 (readiness).
 """
 
 from __future__ import annotations
@@ -17,14 +19,19 @@ import os
 from pathlib import Path
 from typing import Any
 
+from coffre.client import disk
+
+DROP_EVERY = 8 * 1024 * 1024
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 
 
 class Sink:
-    def __init__(self, folder: Path, *, fsync: bool) -> None:
+    def __init__(self, folder: Path, *, fsync: bool, drop_cache: bool = False) -> None:
         self.folder = folder
         self.fsync = fsync
+        self.drop_cache = drop_cache
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -33,13 +40,17 @@ class Sink:
             name = os.path.basename(scope["path"]) or "body"
             fd = os.open(self.folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
-                more = True
+                more, written, dropped = True, 0, 0
                 while more:
                     message: Message = await receive()
                     body = message.get("body", b"")
                     view = memoryview(body)
                     while view:
-                        view = view[os.write(fd, view) :]
+                        n = os.write(fd, view)
+                        view, written = view[n:], written + n
+                    if self.drop_cache and written - dropped >= DROP_EVERY:
+                        disk.settle(fd, dropped, written - dropped)
+                        dropped = written
                     more = message.get("more_body", False)
                 if self.fsync:
                     os.fsync(fd)
@@ -59,9 +70,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--no-fsync", action="store_true")
+    parser.add_argument("--drop-cache", action="store_true")
     args = parser.parse_args()
     uvicorn.run(
-        Sink(args.dir, fsync=not args.no_fsync),
+        Sink(args.dir, fsync=not args.no_fsync, drop_cache=args.drop_cache),
         host="127.0.0.1",
         port=args.port,
         loop="uvloop",

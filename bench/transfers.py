@@ -51,12 +51,13 @@ def big(cfg: Config, results: Results, work: Path) -> None:
     digest = _sha256(source)
     results.note(
         "big",
-        f"{label} of os.urandom in one file, written just before the runs (in the page cache); "
-        "stored chunks and rclone's files stay in the page cache too. coffre get and the "
-        "curl sink fsync what they write; rclone does not; nginx serves the source file "
-        "to curl -o /dev/null (sendfile, nothing written). Each run's file is deleted after "
-        "it (untimed), and a file a quarter of the size goes up and down (untimed) to "
-        "compare peak memory.",
+        f"{label} of os.urandom in one file, written just before the runs (in the page cache). "
+        "coffre serve and coffre get let what they have synced leave the page cache as they "
+        "go; rclone's files stay in it. coffre get and the curl sinks fsync what they write "
+        "(one sink also drops what is on disk from the cache, as coffre serve does); rclone "
+        "does not; nginx serves the source file to curl -o /dev/null (sendfile, nothing "
+        "written). Each run's file is deleted after it (untimed), and a file a quarter of the "
+        "size goes up and down (untimed) to compare peak memory.",
     )
     # Memory must not grow with the file: compare with a file a quarter of the size, big
     # enough that the transfer window is full for most of it (at a sixteenth of 1 GiB the
@@ -69,6 +70,7 @@ def big(cfg: Config, results: Results, work: Path) -> None:
         ("big.put", "big.curl", 0.9),
         ("big.put", "big.rclone_in", 2.0),
         ("big.put", "big.curl_nofsync", None),
+        ("big.put", "big.curl_drop", None),
         ("big.put", "limits.dd_write", None),
         ("big.get", "big.rclone_out", 1.2),
         ("big.get", "big.nginx", None),
@@ -95,6 +97,7 @@ def big(cfg: Config, results: Results, work: Path) -> None:
         server(work) as srv,
         peers.sink(work) as sink,
         peers.sink(work, fsync=False) as sink_nofsync,
+        peers.sink(work, drop_cache=True) as sink_drop,
         web as ngx,
     ):
         cli = Cli(srv, work / "home", "big@bench.invalid")
@@ -106,6 +109,8 @@ def big(cfg: Config, results: Results, work: Path) -> None:
             speed("big.curl", "curl -T → uvicorn sink, fsync", peers.curl_put(sink, source).seconds)
             t = peers.curl_put(sink_nofsync, source)
             speed("big.curl_nofsync", "curl -T → uvicorn sink, no fsync", t.seconds)
+            t = peers.curl_put(sink_drop, source)
+            speed("big.curl_drop", "curl -T → uvicorn sink, fsync, drops cache", t.seconds)
             speed("big.rclone_in", "rclone crypt copy in", rclone.copy_in(source_dir).seconds)
 
             dest.mkdir()
