@@ -258,27 +258,31 @@ async def stream_chunks(
 ) -> StreamingResponse:
     """Chunks of ``source`` concatenated; each one is read while the one before is sent.
 
-    The answer's length is known from the committed chunk sizes and announced: the body
-    then goes out as it is, where chunked transfer coding would copy every chunk once more
-    on the server (to frame it) and parse the framing on the client."""
+    The answer's length is known from the stored chunks' sizes and announced: the body then
+    goes out as it is, where chunked transfer coding would copy every chunk once more on
+    the server (to frame it) and parse the framing on the client."""
     source.check_range(first, count)
-    await run_in_threadpool(transfers.check_present, ctx, source, first, count)
+    lengths = await run_in_threadpool(transfers.range_lengths, ctx, source, first, count)
     loop = asyncio.get_running_loop()
-    head = await loop.run_in_executor(_CHUNK_IO, transfers.load_chunk, ctx, source, first)
+
+    def load(index: int) -> asyncio.Future[bytes]:
+        length = lengths[index - first]
+        return loop.run_in_executor(_CHUNK_IO, transfers.load_chunk, ctx, source, index, length)
+
+    head = await load(first)
 
     async def body() -> AsyncIterator[bytes]:
         current = head
         for index in range(first + 1, first + count):
-            following = loop.run_in_executor(_CHUNK_IO, transfers.load_chunk, ctx, source, index)
+            following = load(index)
             yield current
             current = await following
         yield current
 
-    length = sum(source.expected(index) for index in range(first, first + count))
     return StreamingResponse(
         body(),
         media_type="application/octet-stream",
-        headers={"Content-Length": str(length)},
+        headers={"Content-Length": str(sum(lengths))},
     )
 
 

@@ -30,7 +30,7 @@ from coffre.server.services.records import (
     records_by_id,
     rows_below,
 )
-from coffre.server.services.transfers import ChunkSource, content_source
+from coffre.server.services.transfers import ChunkSource
 
 _HOUR = 3600
 
@@ -232,7 +232,8 @@ def chunk_source(
             version = db.get(t.Version, version_id)
             if version is None or not _inside(db, link, version.node_id):
                 raise NotFound("version_not_found", "no such version in this link")
-            sources[version_id] = content_source(db.get_one(t.Content, version.content_id))
+            content = db.get_one(t.Content, version.content_id)
+            sources[version_id] = ChunkSource(content.id, content.chunk_count, content.inline)
     return sources
 
 

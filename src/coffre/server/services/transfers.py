@@ -374,51 +374,36 @@ def cancel(ctx: Context, who: Principal, upload_id: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ChunkSource:
-    """A committed content's chunks, as a download reads them: their sizes were checked
-    when the content was committed, so a range's length is known before it is read."""
-
     content_id: str
-    chunk_size: int
     chunk_count: int
-    size: int
     inline: bytes | None
+    size: int = 0
 
     def check_range(self, first: int, count: int) -> None:
         if first < 0 or count < 1 or first + count > self.chunk_count:
             raise BadRequest("bad_chunk_index", f"chunk indexes must be 0..{self.chunk_count - 1}")
 
-    def expected(self, index: int) -> int:
-        return expected_chunk_size(self.chunk_size, self.chunk_count, self.size, index)
-
-
-def content_source(content: t.Content) -> ChunkSource:
-    return ChunkSource(
-        content.id, content.chunk_size, content.chunk_count, content.size, content.inline
-    )
-
 
 def chunk_source(ctx: Context, who: Principal, version_id: str) -> ChunkSource:
     with ctx.db.read() as db:
         version, _ = visible_version(db, who, version_id)
-        return content_source(db.get_one(t.Content, version.content_id))
+        content = db.get_one(t.Content, version.content_id)
+        return ChunkSource(content.id, content.chunk_count, content.inline, content.size)
 
 
-def check_present(ctx: Context, source: ChunkSource, first: int, count: int) -> None:
-    """Before a ranged answer starts: every chunk of the range is there, of the size it was
-    committed with (or it is a 404): the answer's length is announced before it is sent."""
+def range_lengths(ctx: Context, source: ChunkSource, first: int, count: int) -> list[int]:
+    """Before a ranged answer starts: every chunk of the range is there (or it is a 404),
+    and the length of each as stored, so that the answer's length is announced."""
     if source.inline is not None:
-        return
+        return [len(source.inline)] * count
     have = ctx.blobs.range_sizes(source.content_id, first, count)
-    for index in range(first, first + count):
-        if index not in have:
-            raise NotFound("chunk_missing", "the server has lost a chunk of this range")
-        if have[index] != source.expected(index):
-            raise NotFound("chunk_missing", "the server's copy of a chunk of this range is damaged")
+    if any(index not in have for index in range(first, first + count)):
+        raise NotFound("chunk_missing", "the server has lost a chunk of this range")
+    return [have[index] for index in range(first, first + count)]
 
 
-def load_chunk(ctx: Context, source: ChunkSource, index: int) -> bytes:
-    """One stored chunk, of the size it was committed with (a range's length is announced
-    before its chunks are read: a blob of another size is as lost as a missing one)."""
+def load_chunk(ctx: Context, source: ChunkSource, index: int, length: int | None = None) -> bytes:
+    """One stored chunk; if ``length`` is given (announced before), of that length."""
     if source.inline is not None:
         data = source.inline
     else:
@@ -426,8 +411,8 @@ def load_chunk(ctx: Context, source: ChunkSource, index: int) -> bytes:
             data = ctx.blobs.get(chunk_key(source.content_id, index))
         except KeyError:
             raise NotFound("chunk_missing", "the server has lost this chunk") from None
-    if len(data) != source.expected(index):
-        raise NotFound("chunk_missing", "the server's copy of this chunk is damaged")
+    if length is not None and len(data) != length:
+        raise NotFound("chunk_missing", "this chunk changed while it was being sent")
     return data
 
 
@@ -444,10 +429,9 @@ def read_small(ctx: Context, who: Principal, version_ids: list[str]) -> m.SmallC
                 t.Node.owner_id,
                 t.Node.id,
                 t.Content.id,
-                t.Content.chunk_size,
                 t.Content.chunk_count,
-                t.Content.size,
                 t.Content.inline,
+                t.Content.size,
             )
             .join(t.Node, t.Node.id == t.Version.node_id)
             .join(t.Content, t.Content.id == t.Version.content_id)
@@ -460,7 +444,7 @@ def read_small(ctx: Context, who: Principal, version_ids: list[str]) -> m.SmallC
                 node = db.get(t.Node, r[2])
                 if node is not None and access_to(db, who, node) is not None:
                     allowed.add(r[0])
-    sources = {r[0]: ChunkSource(r[3], r[4], r[5], r[6], r[7]) for r in rows if r[0] in allowed}
+    sources = {r[0]: ChunkSource(r[3], r[4], r[5], r[6]) for r in rows if r[0] in allowed}
     missing = [v for v in wanted if v not in sources]
     if missing:
         raise NotFound("version_not_found", f"no such version: {missing[0]}")
