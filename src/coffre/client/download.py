@@ -244,7 +244,7 @@ class Downloader:
             def place(index: int, plaintext: bytes) -> None:
                 _pwrite_all(fd, plaintext, index * chunk_size)
                 disk.start_writeback(fd, index * chunk_size, len(plaintext))
-                if index >= behind:  # a whole chunk, written (or being) by now
+                if index >= behind:  # written by now, or settling it changes nothing
                     disk.settle(fd, (index - behind) * chunk_size, chunk_size)
 
             self._run(record, info, place, None)
