@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from coffre.server.services import totp
 
+LASTS = 10.0
+
 
 @dataclass
 class Authenticator:
@@ -20,9 +22,11 @@ class Authenticator:
         return cls(base64.b32decode(text + "=" * (-len(text) % 8)))
 
     def code(self) -> str:
-        """A code the server accepts now: of the earliest step it still takes that is
-        after the last one used (now minus one step at the earliest)."""
-        step = totp.step_at() - totp.DRIFT
+        """A code the server accepts now and for at least LASTS seconds more: of the
+        earliest such step that is after the last one used (now minus one step at the
+        earliest). The earliest step the server takes now may leave it a moment later,
+        before a command started on a loaded machine has sent its code."""
+        step = totp.step_at(time.time() + LASTS) - totp.DRIFT
         if self.last_step is not None:
             step = max(step, self.last_step + 1)
         while step > totp.step_at() + totp.DRIFT:  # every acceptable step is used: wait
