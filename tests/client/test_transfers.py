@@ -198,7 +198,7 @@ def test_a_download_with_a_missing_chunk_leaves_no_file(
 
 
 def test_a_range_announces_its_length(user: User, local: LocalFile) -> None:
-    """The length of a ranged answer is known from the committed chunk sizes: it is sent
+    """The length of a ranged answer is known from the stored chunks' sizes: it is sent
     as Content-Length, not in chunked transfer coding."""
     entry, data = _large(user, local)
     assert entry.record is not None and entry.record.version is not None

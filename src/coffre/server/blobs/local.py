@@ -142,17 +142,16 @@ class LocalBlobStore:
         return {int(name) for name in names if name.isdigit()}
 
     def chunk_sizes(self, content_id: str) -> dict[int, int]:
-        folder = self._folder(content_id)
-        sizes: dict[int, int] = {}
-        for index in self.chunks(content_id):
-            with contextlib.suppress(FileNotFoundError):
-                sizes[index] = (folder / str(index)).stat().st_size
-        return sizes
+        return self._sizes(content_id, self.chunks(content_id))
 
     def range_sizes(self, content_id: str, first: int, count: int) -> dict[int, int]:
+        return self._sizes(content_id, range(first, first + count))
+
+    def _sizes(self, content_id: str, indexes: Iterable[int]) -> dict[int, int]:
+        """The sizes of those of these chunks that are stored, by index."""
         folder = self._folder(content_id)
         sizes: dict[int, int] = {}
-        for index in range(first, first + count):
+        for index in indexes:
             with contextlib.suppress(FileNotFoundError):
                 sizes[index] = os.stat(folder / str(index)).st_size
         return sizes
