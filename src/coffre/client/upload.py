@@ -27,6 +27,7 @@ from coffre.client.batches import batched
 from coffre.client.buffers import thread_buffer
 from coffre.client.direct import Direct, Storage, Urls
 from coffre.client.drive import Drive, Entry
+from coffre.client.source import Source, Span
 from coffre.client.state import Journal, find_journal
 from coffre.crypto import account as ca
 from coffre.crypto import nodes as cn
@@ -313,7 +314,7 @@ class Uploader:
         slots = threading.BoundedSemaphore(self.window)
         failure: list[BaseException] = []
 
-        def work(first: int, pieces: list[bytes]) -> None:
+        def work(first: int, pieces: list[memoryview], span: Span) -> None:
             try:
                 plain_bytes = sum(map(len, pieces))
                 to_send: list[int] = []
@@ -345,7 +346,6 @@ class Uploader:
                     if not run:
                         run_start = index
                     data = pieces[index - first]
-                    pieces[index - first] = b""  # memory: freed once encrypted
                     size = len(data) + cs.TAG_SIZE
                     cipher.encrypt_chunk_into(
                         index, data, sealed[end : end + size], last=index == n - 1
@@ -359,46 +359,48 @@ class Uploader:
             except BaseException as exc:
                 failure.append(exc)
             finally:
+                del pieces
+                span.release()
                 slots.release()
 
+        def done_before(index: int) -> bool:
+            return index in received and index in recorded
+
         pool = ThreadPoolExecutor(self.workers, thread_name_prefix="coffre-up")
-        group: list[bytes] = []
-        group_start = 0
-
-        def flush() -> None:
-            nonlocal group
-            if group:
-                slots.acquire()
-                pool.submit(work, group_start, group)
-                group = []
-
+        # One buffer for each range the workers hold, and one for the range being read.
+        source = Source(
+            local,
+            largest=per_request * cipher.chunk_size,
+            buffers=self.window + 1,
+            chunk_size=cipher.chunk_size,
+        )
         try:
-            with local.open("rb") as f:
-                for index in range(n):
-                    if failure:
-                        break
-                    want = cs.chunk_plaintext_size(size, cipher.chunk_size, index)
-                    if index in received and index in recorded:
-                        flush()
-                        digests[index] = bytes.fromhex(recorded[index])
-                        f.seek(want, os.SEEK_CUR)
-                        self.progress(want)
-                        continue
-                    data = f.read(want)
-                    if len(data) != want:
-                        failure.append(
-                            LocalError(f"{local}: the file shrank while it was being read")
-                        )
-                        break
-                    if not group:
-                        group_start = index
-                    group.append(data)
-                    if len(group) >= per_request:
-                        flush()
-                if not failure:
-                    flush()
+            index = 0
+            while index < n and not failure:
+                if done_before(index):
+                    digests[index] = bytes.fromhex(recorded[index])
+                    self.progress(cs.chunk_plaintext_size(size, cipher.chunk_size, index))
+                    index += 1
+                    continue
+                # A range: consecutive chunks still to hash or send.
+                first, wants = index, list[int]()
+                while index < n and len(wants) < per_request and not done_before(index):
+                    wants.append(cs.chunk_plaintext_size(size, cipher.chunk_size, index))
+                    index += 1
+                span = source.read(first * cipher.chunk_size, sum(wants))
+                if len(span.data) != sum(wants):
+                    span.release()
+                    failure.append(LocalError(f"{local}: the file shrank while it was being read"))
+                    break
+                pieces, offset = [], 0
+                for want in wants:
+                    pieces.append(span.data[offset : offset + want])
+                    offset += want
+                slots.acquire()
+                pool.submit(work, first, pieces, span)
         finally:
             pool.shutdown(wait=True)
+            source.close()
             journal.close()
         if failure:
             exc = failure[0]

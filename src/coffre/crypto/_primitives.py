@@ -52,7 +52,7 @@ def equal(a: bytes | memoryview, b: bytes) -> bool:
     return hmac.compare_digest(a, b)
 
 
-def sha256(data: bytes) -> bytes:
+def sha256(data: bytes | memoryview) -> bytes:
     return hashlib.sha256(data).digest()
 
 
@@ -90,7 +90,7 @@ class Aead:
         return self._aead.encrypt(nonce, plaintext, associated_data)
 
     def encrypt_into(
-        self, nonce: bytes, plaintext: bytes, associated_data: bytes, out: memoryview
+        self, nonce: bytes, plaintext: bytes | memoryview, associated_data: bytes, out: memoryview
     ) -> None:
         self._aead.encrypt_into(nonce, plaintext, associated_data, out)
 

@@ -118,7 +118,7 @@ class ContentCipher:
     def chunk_size(self) -> int:
         return self.header.chunk_size
 
-    def _check_length(self, plaintext: bytes, last: bool) -> None:
+    def _check_length(self, plaintext: bytes | memoryview, last: bool) -> None:
         if len(plaintext) > self.chunk_size or (not last and len(plaintext) != self.chunk_size):
             raise ValueError("only the last chunk may be short")
 
@@ -127,7 +127,7 @@ class ContentCipher:
         return self._aead.encrypt(_nonce(index, last), plaintext, self._ad)
 
     def encrypt_chunk_into(
-        self, index: int, plaintext: bytes, out: memoryview, *, last: bool
+        self, index: int, plaintext: bytes | memoryview, out: memoryview, *, last: bool
     ) -> None:
         """:meth:`encrypt_chunk` into ``out``, which must be ``len(plaintext) + TAG_SIZE``
         bytes long."""
@@ -144,7 +144,7 @@ class ContentCipher:
         return plaintext
 
 
-def chunk_digest(plaintext: bytes) -> bytes:
+def chunk_digest(plaintext: bytes | memoryview) -> bytes:
     """SHA-256 of one plaintext chunk."""
     return p.sha256(plaintext)
 

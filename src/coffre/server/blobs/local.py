@@ -12,7 +12,7 @@ read soon after, and the memory they would hold serves the database and the next
 better. The next chunk's write then takes pages just freed rather than new ones, which
 on a virtual machine whose host backs memory only when it is first touched (and takes
 freed memory back) is most of the server's CPU for an upload (docs/performance.md). For
-the same reason a blob is read around the page cache (:mod:`.uncached`).
+the same reason a blob is read around the page cache (:mod:`coffre.uncached`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from coffre.server.blobs import uncached
+from coffre import uncached
 from coffre.server.blobs.base import Buffer, Presigned
 
 _IOV_MAX = 1024
@@ -119,10 +119,10 @@ class LocalBlobStore:
 
     def get(self, key: str) -> bytes:
         """The blob, read around the page cache where the file system allows it (see
-        :mod:`coffre.server.blobs.uncached`)."""
+        :mod:`coffre.uncached`)."""
         path = self._path(key)
         try:
-            data = uncached.read(path)
+            data = uncached.read_file(path)
             return path.read_bytes() if data is None else data
         except FileNotFoundError:
             raise KeyError(key) from None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import ctypes
 import errno
-import mmap
 import os
 import secrets
 import sys
@@ -12,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from coffre.server.blobs import LocalBlobStore, chunk_key, uncached
+from coffre import uncached
+from coffre.server.blobs import LocalBlobStore, chunk_key
+from tests.pagecache import cached
 
 needs_direct = pytest.mark.skipif(not uncached.available(), reason="no O_DIRECT here")
 
@@ -26,7 +26,7 @@ def test_a_file_is_read_whole_whatever_its_size(tmp_path: Path, size: int) -> No
     path = tmp_path / "blob"
     data = os.urandom(size)
     path.write_bytes(data)
-    assert uncached.read(path) == data
+    assert uncached.read_file(path) == data
 
 
 @needs_direct
@@ -38,14 +38,14 @@ def test_reads_of_growing_sizes_on_one_thread_each_get_their_own_bytes(tmp_path:
     results = []
     for index, data in enumerate(contents):
         (tmp_path / str(index)).write_bytes(data)
-        results.append(uncached.read(tmp_path / str(index)))
+        results.append(uncached.read_file(tmp_path / str(index)))
     assert results == contents
 
 
 @needs_direct
 def test_a_missing_file_is_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
-        uncached.read(tmp_path / "missing")
+        uncached.read_file(tmp_path / "missing")
 
 
 def test_a_file_system_that_refuses_o_direct_is_read_the_ordinary_way(
@@ -63,7 +63,7 @@ def test_a_file_system_that_refuses_o_direct_is_read_the_ordinary_way(
     key = chunk_key(secrets.token_hex(16), 0)
     data = os.urandom(5000)
     store.put(key, data)
-    assert uncached.read(store.root / key[:2] / key) is None
+    assert uncached.read_file(store.root / key[:2] / key) is None
     assert store.get(key) == data
 
 
@@ -75,27 +75,8 @@ def test_a_file_larger_than_the_largest_is_read_the_ordinary_way(
     key = chunk_key(secrets.token_hex(16), 2)
     data = os.urandom(1001)
     store.put(key, data)
-    assert uncached.read(store.root / key[:2] / key) is None
+    assert uncached.read_file(store.root / key[:2] / key) is None
     assert store.get(key) == data
-
-
-def _cached(path: Path) -> bool:
-    """Whether any page of the file is in the page cache (mincore(2) on a mapping of it,
-    which reads nothing)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    size = path.stat().st_size
-    vector = (ctypes.c_ubyte * -(-size // mmap.PAGESIZE))()
-    with path.open("rb") as file:
-        mapped = mmap.mmap(file.fileno(), size, access=mmap.ACCESS_COPY)
-    try:
-        start = ctypes.c_char.from_buffer(mapped)
-        failed = libc.mincore(ctypes.byref(start), ctypes.c_size_t(size), vector)
-        del start
-    finally:
-        mapped.close()
-    if failed:
-        raise OSError(ctypes.get_errno(), "mincore")
-    return any(byte & 1 for byte in vector)
 
 
 @needs_direct
@@ -106,9 +87,9 @@ def test_a_blob_read_does_not_bring_it_into_the_page_cache(tmp_path: Path) -> No
     data = os.urandom(1 << 20)
     store.put(key, data)
     path = store.root / key[:2] / key
-    if _cached(path):
+    if cached(path):
         pytest.skip("this file system keeps the stored blob cached")
     assert store.get(key) == data
-    assert not _cached(path)
+    assert not cached(path)
     path.read_bytes()  # the check itself sees a cached file as cached
-    assert _cached(path)
+    assert cached(path)

@@ -1,0 +1,112 @@
+"""Reading files around the page cache (``O_DIRECT``), where the system allows it; shared
+by the server (chunks it sends) and the client (files it uploads).
+
+Read the ordinary way, a file goes first into the page cache, which takes memory for it,
+then is copied out. Bytes that are read once and sent gain nothing from the cache, and on
+a virtual machine whose host backs memory only when it is first touched (and takes freed
+memory back), finding those pages costs more than the copy: reading 1 GiB that was not
+cached took 2.2 s of system time here, against 0.04 s with ``O_DIRECT``
+(docs/performance.md). With ``O_DIRECT`` the disk writes straight into a page-aligned
+buffer of the reader's, reused from read to read.
+
+The kernel keeps ``O_DIRECT`` coherent with the page cache (dirty pages of the file are
+written back before it reads). Where there is no ``O_DIRECT``, or the file system refuses
+it (``EINVAL``: tmpfs on older kernels, some network file systems), :func:`open_direct`
+and :func:`read_file` return ``None`` and the caller reads the ordinary way.
+"""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+import threading
+
+_O_DIRECT: int = getattr(os, "O_DIRECT", 0)
+ALIGN = 4096
+"""Offsets, lengths and buffers' addresses are multiples of this: disks' logical blocks
+are 512 or 4096 bytes."""
+LARGEST = 64 * 1024 * 1024
+""":func:`read_file` reads larger files the ordinary way: no thread keeps a larger buffer."""
+
+_local = threading.local()
+
+
+class Refused(Exception):
+    """The file system refused a direct read after all: read the ordinary way."""
+
+
+def available() -> bool:
+    return bool(_O_DIRECT) and hasattr(os, "preadv")
+
+
+def round_up(n: int) -> int:
+    """``n`` rounded up to a multiple of :data:`ALIGN`."""
+    return -(-n // ALIGN) * ALIGN
+
+
+def aligned(size: int) -> mmap.mmap:
+    """A new buffer of ``round_up(size)`` bytes at a page boundary (an anonymous mapping)."""
+    return mmap.mmap(-1, max(round_up(size), ALIGN))
+
+
+def open_direct(path: str | os.PathLike[str]) -> int | None:
+    """A descriptor of ``path`` open for direct reads, or ``None`` where there are none.
+    Raises ``OSError`` as ``open`` does otherwise."""
+    if not available():
+        return None
+    try:
+        return os.open(path, os.O_RDONLY | _O_DIRECT)
+    except OSError as exc:
+        if exc.errno == errno.EINVAL:
+            return None
+        raise
+
+
+def read_into(fd: int, view: memoryview, offset: int) -> int:
+    """Read from ``offset`` (a multiple of :data:`ALIGN`) into ``view`` (aligned, of a
+    multiple of :data:`ALIGN` bytes) until it is full or the file ends; the bytes read.
+    Raises :class:`Refused` if the file system will not read directly after all."""
+    got, want = 0, len(view)
+    try:
+        while got < want:
+            n = os.preadv(fd, [view[got:]], offset + got)
+            got += n
+            if n == 0 or got % ALIGN:
+                break  # the end of the file: only there is a read short of a block
+    except OSError as exc:
+        if exc.errno == errno.EINVAL:
+            raise Refused from None
+        raise
+    return got
+
+
+def _thread_buffer(size: int) -> mmap.mmap:
+    """This thread's aligned buffer, of at least ``size`` bytes (grown as needed)."""
+    held: mmap.mmap | None = getattr(_local, "buffer", None)
+    if held is None or len(held) < size:
+        held = _local.buffer = aligned(size)
+    return held
+
+
+def read_file(path: str | os.PathLike[str]) -> bytes | None:
+    """The whole file, read directly into a buffer of the calling thread's and copied out;
+    ``None`` where that is not possible (no direct reads here or on that file system, a
+    file larger than :data:`LARGEST`, or one that changed size while it was read). Raises
+    ``OSError`` as ``open`` and ``read`` do otherwise (``FileNotFoundError``...)."""
+    fd = open_direct(path)
+    if fd is None:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        if size > LARGEST:
+            return None
+        # One byte more than the file holds: a read that gets it means the file grew.
+        view = memoryview(_thread_buffer(size + 1))[: round_up(size + 1)]
+        try:
+            got = read_into(fd, view, 0)
+        except Refused:
+            return None
+        return bytes(view[:got]) if got == size else None
+    finally:
+        os.close(fd)
