@@ -1,5 +1,6 @@
-"""Reading files around the page cache (``O_DIRECT``), where the system allows it; shared
-by the server (chunks it sends) and the client (files it uploads).
+"""Reading and writing files around the page cache (``O_DIRECT``), where the system
+allows it; shared by the server (chunks it sends) and the client (files it uploads and
+downloads).
 
 Read the ordinary way, a file goes first into the page cache, which takes memory for it,
 then is copied out. Bytes that are read once and sent gain nothing from the cache, and on
@@ -12,7 +13,8 @@ buffer of the reader's, reused from read to read.
 The kernel keeps ``O_DIRECT`` coherent with the page cache (dirty pages of the file are
 written back before it reads). Where there is no ``O_DIRECT``, or the file system refuses
 it (``EINVAL``: tmpfs on older kernels, some network file systems), :func:`open_direct`
-and :func:`read_file` return ``None`` and the caller reads the ordinary way.
+and :func:`read_file` return ``None``, :func:`direct_writes` ``False``, and the caller
+reads or writes the ordinary way.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ _local = threading.local()
 
 
 class Refused(Exception):
-    """The file system refused a direct read after all: read the ordinary way."""
+    """The file system refused a direct read or write after all: do it the ordinary way."""
 
 
 def available() -> bool:
@@ -60,6 +62,43 @@ def open_direct(path: str | os.PathLike[str]) -> int | None:
     except OSError as exc:
         if exc.errno == errno.EINVAL:
             return None
+        raise
+
+
+def direct_writes(fd: int) -> bool:
+    """Have the writes to ``fd`` go around the page cache from now on (``O_DIRECT`` set on
+    the open file); whether they do."""
+    if not available():
+        return False
+    import fcntl  # not on every system, and only needed here
+
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | _O_DIRECT)
+    except OSError as exc:
+        if exc.errno == errno.EINVAL:
+            return False
+        raise
+    return True
+
+
+def buffered_writes(fd: int) -> None:
+    """Undo :func:`direct_writes`."""
+    import fcntl
+
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
+
+
+def write_at(fd: int, view: memoryview, offset: int) -> None:
+    """Write all of ``view`` (aligned, of a multiple of :data:`ALIGN` bytes) at ``offset``
+    (a multiple of :data:`ALIGN`). Raises :class:`Refused` if the file system will not
+    write directly after all."""
+    try:
+        while view:
+            written = os.pwrite(fd, view, offset)
+            view, offset = view[written:], offset + written
+    except OSError as exc:
+        if exc.errno == errno.EINVAL:
+            raise Refused from None
         raise
 
 

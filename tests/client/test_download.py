@@ -3,13 +3,17 @@ batch at a time, and nothing that looks complete before everything checks out.""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 
+from coffre import uncached
 from coffre.client import disk, download
 from coffre.client.download import Downloader, SmallJob
 from coffre.client.upload import SmallJob as SmallUpload
@@ -17,6 +21,7 @@ from coffre.client.upload import Uploader
 from coffre.errors import IntegrityError, NotFound
 from tests.client.helpers import CHUNK, put
 from tests.conftest import User
+from tests.pagecache import cached
 
 LocalFile = Callable[..., Path]
 
@@ -222,8 +227,10 @@ def test_sync_files_and_writeback_on_real_files(tmp_path: Path) -> None:
 def test_a_large_download_lets_what_is_on_disk_leave_the_page_cache(
     user: User, local: LocalFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each chunk written settles the one SETTLE_BEHIND bytes before it: every chunk but
-    the last few, each once, and the file is whole."""
+    """Written the ordinary way (where the file system takes no direct writes), each chunk
+    written settles the one SETTLE_BEHIND bytes before it: every chunk but the last few,
+    each once, and the file is whole."""
+    monkeypatch.setattr(uncached, "direct_writes", lambda fd: False)
     monkeypatch.setattr(download, "SETTLE_BEHIND", 2 * CHUNK)
     settled: list[tuple[int, int]] = []
     real = disk.settle
@@ -241,3 +248,71 @@ def test_a_large_download_lets_what_is_on_disk_leave_the_page_cache(
     Downloader(user.drive.api, workers=3).to_file(entry.record.version, entry.version, dest)
     assert dest.read_bytes() == data
     assert sorted(settled) == [(i * CHUNK, CHUNK) for i in range(8)]
+
+
+def _download(user: User, tmp_path: Path, data: bytes, chunk_size: int = CHUNK) -> Path:
+    source = tmp_path / "source.bin"
+    source.write_bytes(data)
+    entry = put(user.drive, source, user.drive.root(), "f.bin", chunk_size=chunk_size)
+    assert entry.record is not None and entry.record.version is not None
+    assert entry.version is not None
+    dest = tmp_path / "out.bin"
+    Downloader(user.drive.api, workers=3, range_bytes=3 * chunk_size).to_file(
+        entry.record.version, entry.version, dest
+    )
+    assert dest.stat().st_size == len(data)
+    assert dest.stat().st_mtime_ns // 1_000_000 == entry.version.mtime_ms
+    return dest
+
+
+@pytest.mark.skipif(
+    not uncached.available() or sys.platform != "linux", reason="O_DIRECT and mincore(2)"
+)
+@pytest.mark.parametrize("size", [CHUNK - 3, 7 * CHUNK, 7 * CHUNK + 1, 11 * CHUNK + CHUNK // 2])
+def test_a_download_is_written_around_the_page_cache(user: User, tmp_path: Path, size: int) -> None:
+    """Each chunk goes to the disk from the worker's buffer (the last padded to a block,
+    then the file cut to its size): nothing of the file is left in the page cache."""
+    data = os.urandom(size)
+    dest = _download(user, tmp_path, data)
+    assert not cached(dest)
+    assert dest.read_bytes() == data
+
+
+def test_a_file_system_refusing_direct_writes_is_written_the_ordinary_way(
+    user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(fd: int, flag: int, *value: int) -> int:
+        if flag == fcntl.F_SETFL and value and value[0] & getattr(os, "O_DIRECT", 0):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real(fd, flag, *value)
+
+    real = fcntl.fcntl
+    monkeypatch.setattr(fcntl, "fcntl", refuse)
+    data = os.urandom(6 * CHUNK + 9)
+    assert _download(user, tmp_path, data).read_bytes() == data
+
+
+def test_a_direct_write_refused_after_all_carries_on_the_ordinary_way(
+    user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tries: list[int] = []
+
+    def refuse(fd: int, view: memoryview, offset: int) -> None:
+        tries.append(offset)
+        raise uncached.Refused
+
+    monkeypatch.setattr(uncached, "write_at", refuse)
+    data = os.urandom(10 * CHUNK + 9)
+    assert _download(user, tmp_path, data).read_bytes() == data
+    # Tried until a worker was refused; those already decrypting when it was tried too.
+    assert 1 <= len(tries) <= 3 if uncached.available() else tries == []
+
+
+def test_chunks_not_on_block_boundaries_are_written_the_ordinary_way(
+    user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tried: list[int] = []
+    monkeypatch.setattr(uncached, "direct_writes", lambda fd: bool(tried.append(fd)))
+    data = os.urandom(9 * 3000 + 1)
+    assert _download(user, tmp_path, data, chunk_size=3000).read_bytes() == data
+    assert tried == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -145,3 +146,39 @@ def test_a_chunk_encrypted_into_a_buffer_is_the_same_chunk() -> None:
         cipher.encrypt_chunk_into(0, b"abc", out[:19], last=False)
     with pytest.raises(ValueError, match="buffer must be 20 bytes"):
         cipher.encrypt_chunk_into(0, b"abcd", out[:19], last=False)  # one byte short
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.binary(max_size=300), chunk_size=st.integers(min_value=1, max_value=40))
+def test_decrypting_into_a_buffer_gives_what_decrypting_does(data: bytes, chunk_size: int) -> None:
+    header, chunks = cs.encrypt_all(CK, CID, data, chunk_size)
+    cipher = cs.ContentCipher.for_decryption(CK, CID, header, chunk_size)
+    out = memoryview(bytearray(chunk_size + 5))
+    plain = b""
+    for index, chunk in enumerate(chunks):
+        length = cipher.decrypt_chunk_into(index, chunk, out, last=index == len(chunks) - 1)
+        plain += bytes(out[:length])
+    assert plain == data
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda c: c[:-1] + bytes([c[-1] ^ 1]), id="tampered"),
+        pytest.param(lambda c: c[:-1], id="short"),
+        pytest.param(lambda c: c + b"x", id="long"),
+        pytest.param(lambda c: c[:15], id="shorter-than-a-tag"),
+    ],
+)
+def test_decrypting_into_a_buffer_refuses_what_decrypting_does(
+    sample: tuple[bytes, list[bytes], bytes], change: Callable[[bytes], bytes]
+) -> None:
+    header, chunks, _ = sample
+    cipher = cs.ContentCipher.for_decryption(CK, CID, header, 10)
+    out = memoryview(bytearray(64))
+    for index, last in ((0, False), (len(chunks) - 1, True)):
+        bad = change(chunks[index])
+        with pytest.raises(IntegrityError):
+            cipher.decrypt_chunk(index, bad, last=last)
+        with pytest.raises(IntegrityError):
+            cipher.decrypt_chunk_into(index, bad, out, last=last)

@@ -24,10 +24,11 @@ from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from coffre import uncached
 from coffre.client import disk
 from coffre.client.api import Api
 from coffre.client.batches import batched
-from coffre.client.buffers import thread_buffer
+from coffre.client.buffers import aligned_thread_buffer, thread_buffer
 from coffre.client.direct import Direct, Storage, Urls
 from coffre.crypto import nodes as cn
 from coffre.crypto import stream as cs
@@ -88,8 +89,33 @@ class _Chunk:
     digest: bytes
 
 
-Place = Callable[[int, bytes], None]
+Place = Callable[[int, bytes | memoryview], None]
 """Writes one chunk's plaintext (by its index) from the worker that decrypted it."""
+
+
+class _DirectPlace:
+    """Writes each chunk around the page cache (the file is open with ``O_DIRECT``): from
+    the worker's page-aligned buffer, where it was decrypted, padded to a whole block (the
+    file is cut to its size once every chunk is written). A download keeps nothing of
+    the file in the page cache, and takes none of its memory. If the file system refuses
+    after all, the file is written the ordinary way from then on (``fallback``)."""
+
+    def __init__(self, fd: int, chunk_size: int, fallback: Place) -> None:
+        self.fd, self.chunk_size, self.fallback = fd, chunk_size, fallback
+        self.direct = True
+
+    def __call__(self, index: int, plaintext: bytes | memoryview) -> None:
+        if self.direct and isinstance(plaintext, memoryview):
+            length = len(plaintext)
+            padded = memoryview(plaintext.obj)[: uncached.round_up(length)]
+            padded[length:] = bytes(len(padded) - length)
+            try:
+                uncached.write_at(self.fd, padded, index * self.chunk_size)
+                return
+            except uncached.Refused:
+                self.direct = False
+                uncached.buffered_writes(self.fd)
+        self.fallback(index, plaintext)
 
 
 class Downloader:
@@ -122,10 +148,13 @@ class Downloader:
         info: cn.VersionInfo,
         place: Place | None,
         out: Callable[[bytes], object] | None,
+        *,
+        aligned: bool = False,
     ) -> None:
         """Fetch and decrypt every chunk in workers; each chunk's plaintext goes to
-        ``place`` in its worker if given, else to ``out`` in order in this thread. The
-        content hash is checked last, from the chunks' digests in order."""
+        ``place`` in its worker if given (decrypted into the worker's page-aligned buffer
+        if ``aligned``), else to ``out`` in order in this thread. The content hash is
+        checked last, from the chunks' digests in order."""
         cipher = cs.ContentCipher.for_decryption(
             info.content_key, info.content_id, record.header, info.chunk_size
         )
@@ -141,11 +170,13 @@ class Downloader:
         def fetch(first: int) -> list[_Chunk]:
             count = min(per_request, n - first)
             chunks = []
+            into = aligned_thread_buffer(cipher.chunk_size) if aligned else None
             for index, plaintext in self._fetch_range(
-                record.id, info, cipher, direct, first, count
+                record.id, info, cipher, direct, first, count, into
             ):
                 digest = cs.chunk_digest(plaintext)
                 if place is None:
+                    assert isinstance(plaintext, bytes)  # held: not decrypted into a buffer
                     chunks.append(_Chunk(plaintext, len(plaintext), digest))
                 else:
                     place(index, plaintext)
@@ -185,9 +216,11 @@ class Downloader:
         direct: Direct | None,
         first: int,
         count: int,
-    ) -> Iterator[tuple[int, bytes]]:
+        into: memoryview | None = None,
+    ) -> Iterator[tuple[int, bytes | memoryview]]:
         """Chunks ``first`` .. ``first + count - 1``, each index with its authenticated
-        plaintext; the answer's length is checked before anything is decrypted."""
+        plaintext (decrypted into ``into`` if given: a view of it, valid until the next
+        chunk); the answer's length is checked before anything is decrypted."""
         n = cs.chunk_count(info.size, cipher.chunk_size)
         sizes = [
             cs.chunk_plaintext_size(info.size, cipher.chunk_size, i) + cs.TAG_SIZE
@@ -209,7 +242,11 @@ class Downloader:
         if length != expected:
             raise IntegrityError("file content")
         for index, piece in enumerate(_cut(data, sizes), start=first):
-            yield index, cipher.decrypt_chunk(index, piece, last=index == n - 1)
+            if into is None:
+                yield index, cipher.decrypt_chunk(index, piece, last=index == n - 1)
+            else:
+                length = cipher.decrypt_chunk_into(index, piece, into, last=index == n - 1)
+                yield index, into[:length]
 
     def _direct(self, record: m.VersionRecord, n: int) -> Direct | None:
         """Presigned URLs for the file's chunks, if the server offers them (it does when
@@ -241,13 +278,17 @@ class Downloader:
         def produce(fd: int) -> None:
             os.ftruncate(fd, info.size)
 
-            def place(index: int, plaintext: bytes) -> None:
+            def place(index: int, plaintext: bytes | memoryview) -> None:
                 _pwrite_all(fd, plaintext, index * chunk_size)
                 disk.start_writeback(fd, index * chunk_size, len(plaintext))
                 if index >= behind:  # written by now, or settling it changes nothing
                     disk.settle(fd, (index - behind) * chunk_size, chunk_size)
 
-            self._run(record, info, place, None)
+            if chunk_size % uncached.ALIGN or not uncached.direct_writes(fd):
+                self._run(record, info, place, None)
+                return
+            self._run(record, info, _DirectPlace(fd, chunk_size, place), None, aligned=True)
+            os.ftruncate(fd, info.size)  # the last chunk went out padded to a whole block
 
         write_verified(dest, info, produce)
 
@@ -392,7 +433,7 @@ def _finish_metadata(fd: int, info: cn.VersionInfo) -> None:
     os.utime(fd, ns=(mtime_ns, mtime_ns))
 
 
-def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+def _pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)

@@ -102,6 +102,20 @@ class Aead:
         except InvalidTag:
             raise AuthenticationFailed from None
 
+    def decrypt_into(
+        self,
+        nonce: bytes | memoryview,
+        ciphertext: bytes | memoryview,
+        associated_data: bytes,
+        out: memoryview,
+    ) -> None:
+        """:meth:`decrypt` into ``out`` (exactly the plaintext's length). On failure ``out``
+        may hold unauthenticated bytes: the caller must not use them."""
+        try:
+            self._aead.decrypt_into(nonce, ciphertext, associated_data, out)
+        except InvalidTag:
+            raise AuthenticationFailed from None
+
 
 # -- X25519 -------------------------------------------------------------------------------
 

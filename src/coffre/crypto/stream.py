@@ -134,6 +134,20 @@ class ContentCipher:
         self._check_length(plaintext, last)
         self._aead.encrypt_into(_nonce(index, last), plaintext, self._ad, out)
 
+    def decrypt_chunk_into(
+        self, index: int, ciphertext: bytes | memoryview, out: memoryview, *, last: bool
+    ) -> int:
+        """:meth:`decrypt_chunk` into ``out`` (at least ``len(ciphertext) - TAG_SIZE`` bytes
+        long); the plaintext's length. If it raises, what ``out`` holds must not be used."""
+        length = len(ciphertext) - TAG_SIZE
+        if length < 0 or length > self.chunk_size or (not last and length != self.chunk_size):
+            raise IntegrityError(_WHAT)
+        try:
+            self._aead.decrypt_into(_nonce(index, last), ciphertext, self._ad, out[:length])
+        except p.AuthenticationFailed:
+            raise IntegrityError(_WHAT) from None
+        return length
+
     def decrypt_chunk(self, index: int, ciphertext: bytes | memoryview, *, last: bool) -> bytes:
         try:
             plaintext = self._aead.decrypt(_nonce(index, last), ciphertext, self._ad)
