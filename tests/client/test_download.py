@@ -316,3 +316,35 @@ def test_chunks_not_on_block_boundaries_are_written_the_ordinary_way(
     data = os.urandom(9 * 3000 + 1)
     assert _download(user, tmp_path, data, chunk_size=3000).read_bytes() == data
     assert tried == []
+
+
+class Together:
+    """A chunk reader that answers ranges only once ``count`` of them are asked at once."""
+
+    def __init__(self, inner: download.ChunkReader, count: int) -> None:
+        self.inner = inner
+        self.barrier = threading.Barrier(count, timeout=30)
+
+    def get_chunk(self, version_id: str, index: int) -> bytes:
+        return self.inner.get_chunk(version_id, index)
+
+    def get_chunks_into(self, version_id: str, first: int, count: int, into: memoryview) -> int:
+        self.barrier.wait()
+        return self.inner.get_chunks_into(version_id, first, count, into)
+
+    def small_chunks(self, version_ids: list[str]) -> dict[str, bytes]:
+        return self.inner.small_chunks(version_ids)
+
+
+def test_a_large_file_s_ranges_are_fetched_by_range_workers_at_once(
+    user: User, local: LocalFile, tmp_path: Path
+) -> None:
+    data = os.urandom(6 * CHUNK)
+    entry = put(user.drive, local(data=data), user.drive.root(), "big.bin")
+    assert entry.record is not None and entry.record.version is not None
+    assert entry.version is not None
+    reader = Together(user.drive.api, 3)  # 6 chunks, 2 a range: 3 ranges, all at once
+    Downloader(reader, workers=1, range_workers=3, range_bytes=2 * CHUNK).to_file(
+        entry.record.version, entry.version, tmp_path / "big.bin"
+    )
+    assert (tmp_path / "big.bin").read_bytes() == data

@@ -10,7 +10,7 @@ import click
 
 from coffre.cli.context import CliContext, pass_cli, retry_for
 from coffre.cli.output import local_time, table
-from coffre.cli.transfer import WORKERS, download, plan_folder, quiet_option
+from coffre.cli.transfer import GET_RANGES, WORKERS, download, plan_folder, quiet_option
 from coffre.client import links
 from coffre.client.api import Api
 from coffre.client.download import Downloader
@@ -142,7 +142,9 @@ def get(cli: CliContext, url: str, local: Path | None, password_stdin: bool, qui
         jobs = plan_folder(tree, tree.root, dest)
     else:
         jobs = [(opened.root, dest)]
-    download(Downloader(opened.reader, workers=WORKERS), jobs, quiet=quiet)
+    download(
+        Downloader(opened.reader, workers=WORKERS, range_workers=GET_RANGES), jobs, quiet=quiet
+    )
 
 
 @link.command("request")

@@ -19,6 +19,11 @@ from coffre.errors import Conflict, LocalError, NotFound, UsageError
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 WORKERS = 4
+GET_RANGES = 8
+"""Ranges of a large file that coffre get fetches at once. The server reads chunks around
+the page cache, and a worker waits for its range, then decrypts and writes it, so more
+ranges in flight overlap those waits: side by side, 1 GiB, 8 did 379-424 MB/s, 6 381-417
+and 4 349-383; the peak 125 MiB against 92."""
 
 
 def _local_name(path: Path) -> str:
@@ -153,7 +158,8 @@ def get(cli: CliContext, remotes: tuple[str, ...], local: Path, quiet: bool) -> 
             jobs += plan_folder(whole, whole.entries[entry.id], dest)
         else:
             jobs.append((entry, dest))
-    download(Downloader(cli.drive().api, workers=WORKERS), jobs, quiet=quiet)
+    downloader = Downloader(cli.drive().api, workers=WORKERS, range_workers=GET_RANGES)
+    download(downloader, jobs, quiet=quiet)
 
 
 def plan_folder(tree: Tree, top: Entry, dest: Path) -> list[tuple[Entry, Path]]:

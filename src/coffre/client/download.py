@@ -127,11 +127,16 @@ class Downloader:
         window: int | None = None,
         progress: Progress | None = None,
         range_bytes: int | None = None,
+        range_workers: int | None = None,
     ) -> None:
+        """``workers`` requests at once (batches of small files, or ranges of a large
+        file unless ``range_workers`` says how many of those), ``window`` ranges fetched
+        ahead of the one a stream is written from."""
         self.range_bytes = RANGE_BYTES if range_bytes is None else range_bytes
         self.api = api
         self.workers = workers
-        self.window = window or workers
+        self.range_workers = range_workers or workers
+        self.window = window or self.range_workers
         self.progress = progress or _no_progress
         self._direct_offered: bool | None = None
 
@@ -161,7 +166,7 @@ class Downloader:
         n = cs.chunk_count(info.size, cipher.chunk_size)
         per_request = max(1, min(RANGE_CHUNKS, self.range_bytes // cipher.chunk_size))
         direct = self._direct(record, n)
-        workers, window = self.workers, self.window
+        workers, window = self.range_workers, self.window
         if direct is not None:
             # The store answers one chunk per request: more requests in flight instead.
             per_request = 1
