@@ -1,11 +1,15 @@
-"""Whether a file's pages are in the page cache, for tests of what Coffre leaves there."""
+"""The page cache in tests: whether a file's pages are in it, letting a file leave it,
+and a file system that refuses to go around it."""
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import mmap
 import os
 from pathlib import Path
+
+import pytest
 
 
 def cached(path: Path) -> bool:
@@ -35,3 +39,15 @@ def drop(path: Path) -> None:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
+
+
+def refuse_direct_opens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Have ``os.open`` refuse ``O_DIRECT`` as some file systems do (``EINVAL``)."""
+    real_open = os.open
+
+    def refusing(path: str, flags: int, *args: int) -> int:
+        if flags & getattr(os, "O_DIRECT", 0):
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", refusing)

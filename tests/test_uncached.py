@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import os
 import secrets
 import sys
@@ -12,7 +11,7 @@ import pytest
 
 from coffre import uncached
 from coffre.server.blobs import LocalBlobStore, chunk_key
-from tests.pagecache import cached
+from tests.pagecache import cached, refuse_direct_opens
 
 needs_direct = pytest.mark.skipif(not uncached.available(), reason="no O_DIRECT here")
 
@@ -51,14 +50,7 @@ def test_a_missing_file_is_file_not_found(tmp_path: Path) -> None:
 def test_a_file_system_that_refuses_o_direct_is_read_the_ordinary_way(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_open = os.open
-
-    def refusing(path: str, flags: int, *args: int) -> int:
-        if flags & getattr(os, "O_DIRECT", 0):
-            raise OSError(errno.EINVAL, "Invalid argument")
-        return real_open(path, flags, *args)
-
-    monkeypatch.setattr(os, "open", refusing)
+    refuse_direct_opens(monkeypatch)
     store = LocalBlobStore(tmp_path)
     key = chunk_key(secrets.token_hex(16), 0)
     data = os.urandom(5000)

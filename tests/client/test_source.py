@@ -3,7 +3,6 @@ system allows it, the ordinary way where it does not."""
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from coffre.client.source import Source
 from coffre.client.upload import Uploader
 from tests.client.helpers import CHUNK, fetch
 from tests.conftest import User
-from tests.pagecache import cached, drop
+from tests.pagecache import cached, drop, refuse_direct_opens
 
 LocalFile = Callable[..., Path]
 
@@ -81,14 +80,7 @@ def test_a_refused_direct_read_is_carried_on_the_ordinary_way(
 def test_a_file_system_without_direct_reads_is_read_the_ordinary_way(
     user: User, local: LocalFile, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_open = os.open
-
-    def refusing(path: str, flags: int, *args: int) -> int:
-        if flags & getattr(os, "O_DIRECT", 0):
-            raise OSError(errno.EINVAL, "Invalid argument")
-        return real_open(path, flags, *args)
-
-    monkeypatch.setattr(os, "open", refusing)
+    refuse_direct_opens(monkeypatch)
     path = local(7 * CHUNK + 5)
     drive = user.drive
     Uploader(drive, chunk_size=CHUNK, range_bytes=2 * CHUNK).put(path, drive.root(), "f")
