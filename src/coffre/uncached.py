@@ -31,8 +31,6 @@ are 512 or 4096 bytes."""
 LARGEST = 64 * 1024 * 1024
 """:func:`read_file` reads larger files the ordinary way: no thread keeps a larger buffer."""
 
-_local = threading.local()
-
 
 class Refused(Exception):
     """The file system refused a direct read or write after all: do it the ordinary way."""
@@ -120,12 +118,23 @@ def read_into(fd: int, view: memoryview, offset: int) -> int:
     return got
 
 
-def _thread_buffer(size: int) -> mmap.mmap:
-    """This thread's aligned buffer, of at least ``size`` bytes (grown as needed)."""
-    held: mmap.mmap | None = getattr(_local, "buffer", None)
-    if held is None or len(held) < size:
-        held = _local.buffer = aligned(size)
-    return held
+class ThreadBuffers:
+    """One aligned buffer per thread, grown as needed and reused from call to call. Each
+    use keeps its own instance, so that two pieces of code on one thread never share a
+    buffer."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self, size: int) -> mmap.mmap:
+        """This thread's buffer, of at least ``size`` bytes (rounded up to a block)."""
+        held: mmap.mmap | None = getattr(self._local, "buffer", None)
+        if held is None or len(held) < size:
+            held = self._local.buffer = aligned(size)
+        return held
+
+
+_READS = ThreadBuffers()
 
 
 def read_file(path: str | os.PathLike[str]) -> bytes | None:
@@ -141,7 +150,7 @@ def read_file(path: str | os.PathLike[str]) -> bytes | None:
         if size > LARGEST:
             return None
         # One byte more than the file holds: a read that gets it means the file grew.
-        view = memoryview(_thread_buffer(size + 1))[: round_up(size + 1)]
+        view = memoryview(_READS.get(size + 1))[: round_up(size + 1)]
         try:
             got = read_into(fd, view, 0)
         except Refused:

@@ -9,13 +9,9 @@ free again by then.
 
 from __future__ import annotations
 
-import mmap
 import threading
 
-from coffre import uncached
-
 _BUFFERS = threading.local()
-_ALIGNED = threading.local()
 
 
 def thread_buffer(size: int) -> memoryview:
@@ -25,12 +21,3 @@ def thread_buffer(size: int) -> memoryview:
     if buffer is None or len(buffer) < size:
         buffer = _BUFFERS.buffer = bytearray(size)
     return memoryview(buffer)[:size]
-
-
-def aligned_thread_buffer(size: int) -> memoryview:
-    """This thread's page-aligned buffer (for writes around the page cache, which need
-    one), of at least ``size`` bytes rounded up to a whole block; a view of all of it."""
-    buffer: mmap.mmap | None = getattr(_ALIGNED, "buffer", None)
-    if buffer is None or len(buffer) < size:
-        buffer = _ALIGNED.buffer = uncached.aligned(size)
-    return memoryview(buffer)
