@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import AsyncIterator
 
 import anyio
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 
 from coffre.protocol import models as m
 from coffre.server.blobs import BlobStore
+from coffre.server.routes.transfers import READ_AHEAD
 from tests.conftest import BASE
 from tests.server.raw import CHUNK, Account, assert_error, chunk_lengths, sealed
 
@@ -132,3 +134,35 @@ def test_chunks_are_synced_on_the_chunk_threads_not_the_request_threads(
     alice.api.put_chunk(state.id, 4, chunks[4])  # one chunk alone, the same way
     assert len(threads) == 3
     assert all(name.startswith("coffre-chunk-io") for name in threads), threads
+
+
+def test_a_range_is_read_ahead_of_the_chunk_being_sent(
+    app: FastAPI, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to READ_AHEAD chunks of a ranged GET are read at once (the reads overlap on the
+    disk), never more, and they go out in order."""
+    blobs: BlobStore = app.state.ctx.blobs
+    state = alice.start(10 * CHUNK)
+    chunks = [os.urandom(n) for n in chunk_lengths(state)]
+    alice.api.put_chunks(state.id, 0, b"".join(chunks))
+    alice.api.commit_upload(state.id, m.CommitRequest(envelope=sealed()))
+    get = blobs.get
+    reading, most = 0, 0
+    counting = threading.Lock()
+
+    def slow_get(key: str) -> bytes:
+        nonlocal reading, most
+        with counting:
+            reading += 1
+            most = max(most, reading)
+        try:
+            time.sleep(0.02)
+            return get(key)
+        finally:
+            with counting:
+                reading -= 1
+
+    monkeypatch.setattr(blobs, "get", slow_get)
+    assert alice.api.get_chunks(state.id, 0, 10) == b"".join(chunks)
+    assert most == READ_AHEAD
+    assert alice.api.get_chunks(state.id, 8, 2) == b"".join(chunks[8:])

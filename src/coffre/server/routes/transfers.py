@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
@@ -27,6 +28,11 @@ RANGE_CHUNKS = 64
 URL_CHUNKS = 1000
 """At most this many presigned URLs in one answer."""
 _WRITES_IN_FLIGHT = 4
+READ_AHEAD = 4
+"""Chunks of a ranged GET read at once, ahead of the one being sent: the reads of a
+range overlap one another on the disk, not only the sending. Eight 1 GiB downloads side
+by side, 8 ranges at once: 4 against 1 ahead 481-620 against 370-568 MB/s (medians 546
+and 497), 2 and 3 in between; at most 4 MiB a range held on the server."""
 _CHUNK_IO = ThreadPoolExecutor(16, thread_name_prefix="coffre-chunk-io")
 """Threads that write received chunks and read chunks to send: handing a chunk to one
 costs the event loop a third of what anyio's thread pool does (no cancel scope, no
@@ -247,8 +253,8 @@ async def get_chunks(
     first: Annotated[int, Query(ge=0, le=m.MAX_CHUNKS)],
     count: Annotated[int, Query(ge=1, le=RANGE_CHUNKS)],
 ) -> StreamingResponse:
-    """Chunks ``first`` to ``first + count - 1``, concatenated, as raw bytes; the next chunk
-    is read from storage while the previous one is sent."""
+    """Chunks ``first`` to ``first + count - 1``, concatenated, as raw bytes; the next
+    chunks are read from storage while one is sent."""
     source = await run_in_threadpool(transfers.chunk_source, ctx, who, version_id)
     return await stream_chunks(ctx, source, first, count)
 
@@ -256,7 +262,8 @@ async def get_chunks(
 async def stream_chunks(
     ctx: Context, source: transfers.ChunkSource, first: int, count: int
 ) -> StreamingResponse:
-    """Chunks of ``source`` concatenated; each one is read while the one before is sent.
+    """Chunks of ``source`` concatenated, read up to :data:`READ_AHEAD` ahead of the one
+    being sent.
 
     The answer's length is known from the stored chunks' sizes and announced: the body then
     goes out as it is, where chunked transfer coding would copy every chunk once more on
@@ -264,26 +271,44 @@ async def stream_chunks(
     source.check_range(first, count)
     lengths = await run_in_threadpool(transfers.range_lengths, ctx, source, first, count)
     loop = asyncio.get_running_loop()
+    end = first + count
 
     def load(index: int) -> asyncio.Future[bytes]:
         length = lengths[index - first]
         return loop.run_in_executor(_CHUNK_IO, transfers.load_chunk, ctx, source, index, length)
 
-    head = await load(first)
+    ahead = deque(load(index) for index in range(first, min(first + READ_AHEAD, end)))
+    try:
+        await ahead[0]  # a chunk missing at the start is an error status, not a cut body
+    except BaseException:
+        _drop(ahead)
+        raise
 
     async def body() -> AsyncIterator[bytes]:
-        current = head
-        for index in range(first + 1, first + count):
-            following = load(index)
-            yield current
-            current = await following
-        yield current
+        following = first + len(ahead)
+        try:
+            while ahead:
+                current = await ahead.popleft()
+                if following < end:
+                    ahead.append(load(following))
+                    following += 1
+                yield current
+        finally:  # the client went away, or a chunk was missing: nothing more to read
+            _drop(ahead)
 
     return StreamingResponse(
         body(),
         media_type="application/octet-stream",
         headers={"Content-Length": str(sum(lengths))},
     )
+
+
+def _drop(loads: deque[asyncio.Future[bytes]]) -> None:
+    """Let go of chunks read ahead that will not be sent (a read still running ends on its
+    own; its result, or its error, is not waited for)."""
+    for future in loads:
+        future.cancel()
+    loads.clear()
 
 
 @router.get(
