@@ -15,7 +15,8 @@ from fastapi import FastAPI
 
 from coffre.protocol import models as m
 from coffre.server.blobs import BlobStore
-from coffre.server.routes.transfers import READ_AHEAD
+from coffre.server.routes import transfers as transfer_routes
+from coffre.server.routes.transfers import READ_AHEAD, WRITES_IN_FLIGHT
 from tests.conftest import BASE
 from tests.server.raw import CHUNK, Account, assert_error, chunk_lengths, sealed
 
@@ -166,3 +167,43 @@ def test_a_range_is_read_ahead_of_the_chunk_being_sent(
     assert alice.api.get_chunks(state.id, 0, 10) == b"".join(chunks)
     assert most == READ_AHEAD
     assert alice.api.get_chunks(state.id, 8, 2) == b"".join(chunks[8:])
+
+
+@pytest.mark.parametrize(
+    ("in_flight_bytes", "most"),
+    # Room for the whole range; room for two chunks, yet at least WRITES_IN_FLIGHT.
+    [(64 * CHUNK, 8), (2 * CHUNK, WRITES_IN_FLIGHT)],
+)
+def test_a_requests_chunks_are_written_as_many_at_once_as_make_the_bound(
+    app: FastAPI,
+    alice: Account,
+    monkeypatch: pytest.MonkeyPatch,
+    in_flight_bytes: int,
+    most: int,
+) -> None:
+    """Chunks are written (and fsynced) at once up to WRITE_BYTES_IN_FLIGHT, and at least
+    WRITES_IN_FLIGHT of them, however few that makes."""
+    blobs: BlobStore = app.state.ctx.blobs
+    store = blobs.store
+    writing, seen = 0, 0
+    counting = threading.Lock()
+
+    def slow_store(key: str, pieces: list[bytes]) -> None:
+        nonlocal writing, seen
+        with counting:
+            writing += 1
+            seen = max(seen, writing)
+        try:
+            time.sleep(0.05)
+            store(key, pieces)
+        finally:
+            with counting:
+                writing -= 1
+
+    monkeypatch.setattr(blobs, "store", slow_store)
+    monkeypatch.setattr(transfer_routes, "WRITE_BYTES_IN_FLIGHT", in_flight_bytes)
+    state = alice.start(8 * CHUNK)
+    chunks = [os.urandom(n) for n in chunk_lengths(state)]
+    alice.api.put_chunks(state.id, 0, b"".join(chunks))
+    assert seen == most
+    assert alice.api.upload_state(state.id).received == list(range(8))

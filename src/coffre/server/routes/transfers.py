@@ -27,7 +27,13 @@ RANGE_CHUNKS = 64
 """At most this many chunks in one ranged GET."""
 URL_CHUNKS = 1000
 """At most this many presigned URLs in one answer."""
-_WRITES_IN_FLIGHT = 4
+WRITES_IN_FLIGHT = 4
+WRITE_BYTES_IN_FLIGHT = 8 * 1024 * 1024
+"""A request's chunks being written at once: as many as make 8 MiB, and at least 4. Each
+is fsynced before the answer, and a sync waits on the disk: with 8 MiB ranges of 1 MiB
+chunks, all 8 at once against 4 at a time, eight 1 GiB uploads side by side each,
+medians 370 against 353 MB/s (and 383 against 350 in another eight), the body of a range
+received in 25 against 35 ms."""
 READ_AHEAD = 4
 """Chunks of a ranged GET read at once, ahead of the one being sent: the reads of a
 range overlap one another on the disk, not only the sending. Eight 1 GiB downloads side
@@ -130,6 +136,7 @@ async def receive_chunks(
     pieces: list[memoryview] = []
     want, filled = target.expected(first), 0
     writes: set[asyncio.Future[None]] = set()
+    most = max(WRITES_IN_FLIGHT, WRITE_BYTES_IN_FLIGHT // target.chunk_size)
     loop = asyncio.get_running_loop()
 
     def written(done: set[asyncio.Future[None]]) -> None:
@@ -155,7 +162,7 @@ async def receive_chunks(
                 index += 1
                 pieces, filled = [], 0
                 want = target.expected(index) if index < target.chunk_count else 0
-                if len(writes) >= _WRITES_IN_FLIGHT:
+                if len(writes) >= most:
                     done, _ = await asyncio.wait(writes, return_when=asyncio.FIRST_COMPLETED)
                     written(done)
             if view:
