@@ -170,19 +170,20 @@ def test_a_range_is_read_ahead_of_the_chunk_being_sent(
 
 
 @pytest.mark.parametrize(
-    ("in_flight_bytes", "most"),
-    # Room for the whole range; room for two chunks, yet at least WRITES_IN_FLIGHT.
-    [(64 * CHUNK, 8), (2 * CHUNK, WRITES_IN_FLIGHT)],
+    ("spare", "most"),
+    # Spare bytes for the whole range; for less than a chunk: four at once, as always.
+    [(64 * CHUNK, 8), (CHUNK // 2, WRITES_IN_FLIGHT)],
 )
-def test_a_requests_chunks_are_written_as_many_at_once_as_make_the_bound(
+def test_a_requests_chunks_are_written_four_at_once_and_more_while_there_are_spare_bytes(
     app: FastAPI,
     alice: Account,
     monkeypatch: pytest.MonkeyPatch,
-    in_flight_bytes: int,
+    spare: int,
     most: int,
 ) -> None:
-    """Chunks are written (and fsynced) at once up to WRITE_BYTES_IN_FLIGHT, and at least
-    WRITES_IN_FLIGHT of them, however few that makes."""
+    """Each is fsynced, and a sync waits on the disk: a request writes WRITES_IN_FLIGHT
+    chunks at once, and more while the server's spare bytes (shared by every request) last,
+    which it gives back once they are written."""
     blobs: BlobStore = app.state.ctx.blobs
     store = blobs.store
     writing, seen = 0, 0
@@ -201,9 +202,20 @@ def test_a_requests_chunks_are_written_as_many_at_once_as_make_the_bound(
                 writing -= 1
 
     monkeypatch.setattr(blobs, "store", slow_store)
-    monkeypatch.setattr(transfer_routes, "WRITE_BYTES_IN_FLIGHT", in_flight_bytes)
+    shared = transfer_routes.Spare(spare)
+    monkeypatch.setattr(transfer_routes, "SPARE", shared)
     state = alice.start(8 * CHUNK)
     chunks = [os.urandom(n) for n in chunk_lengths(state)]
     alice.api.put_chunks(state.id, 0, b"".join(chunks))
     assert seen == most
+    assert shared.taken == 0
     assert alice.api.upload_state(state.id).received == list(range(8))
+    # A body cut short gives back what it took for the chunk that never came.
+    response = alice.raw(
+        "PUT",
+        f"/v1/uploads/{state.id}/chunks",
+        params={"first": 0},
+        content=b"".join(chunks[:6]) + b"!",
+    )
+    assert_error(response, 400, "bad_chunk_length")
+    assert shared.taken == 0

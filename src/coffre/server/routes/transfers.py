@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,12 +29,15 @@ RANGE_CHUNKS = 64
 URL_CHUNKS = 1000
 """At most this many presigned URLs in one answer."""
 WRITES_IN_FLIGHT = 4
-WRITE_BYTES_IN_FLIGHT = 8 * 1024 * 1024
-"""A request's chunks being written at once: as many as make 8 MiB, and at least 4. Each
-is fsynced before the answer, and a sync waits on the disk: with 8 MiB ranges of 1 MiB
-chunks, all 8 at once against 4 at a time, eight 1 GiB uploads side by side each,
-medians 370 against 353 MB/s (and 383 against 350 in another eight), the body of a range
-received in 25 against 35 ms."""
+"""Chunks of a request written at once, at the least: each is fsynced before the answer,
+and a sync waits on the disk."""
+SPARE_WRITE_BYTES = 16 * 1024 * 1024
+"""Beyond its first :data:`WRITES_IN_FLIGHT`, a request writes more of its chunks at once
+while the server's chunks written so, by every request, make no more than this: one
+upload's four ranges of eight 1 MiB chunks each write all eight at once; many uploads at
+once hold no more than this beyond what they held with four. Eight 1 GiB uploads side by
+side each, eight at once against four: medians 370 against 353 MB/s (and 383 against 350
+in another eight), the body of a range received in 25 against 35 ms."""
 READ_AHEAD = 4
 """Chunks of a ranged GET read at once, ahead of the one being sent: the reads of a
 range overlap one another on the disk, not only the sending. Eight 1 GiB downloads side
@@ -136,7 +140,7 @@ async def receive_chunks(
     pieces: list[memoryview] = []
     want, filled = target.expected(first), 0
     writes: set[asyncio.Future[None]] = set()
-    most = max(WRITES_IN_FLIGHT, WRITE_BYTES_IN_FLIGHT // target.chunk_size)
+    spared = 0  # spare bytes taken for the next chunk (see SPARE_WRITE_BYTES)
     loop = asyncio.get_running_loop()
 
     def written(done: set[asyncio.Future[None]]) -> None:
@@ -153,22 +157,30 @@ async def receive_chunks(
                 filled, view = filled + take, view[take:]
                 if filled < want:
                     break
-                writes.add(
-                    loop.run_in_executor(
-                        _CHUNK_IO, transfers.store_chunk, ctx, target, index, pieces
-                    )
+                write = loop.run_in_executor(
+                    _CHUNK_IO, transfers.store_chunk, ctx, target, index, pieces
                 )
+                if spared:
+                    SPARE.give_when_done(write, spared)
+                    spared = 0
+                writes.add(write)
                 stored.append(index)
                 index += 1
                 pieces, filled = [], 0
                 want = target.expected(index) if index < target.chunk_count else 0
-                if len(writes) >= most:
+                # Room for the next chunk before any of it is read: a write of this
+                # request's four to finish, or spare bytes.
+                while len(writes) >= WRITES_IN_FLIGHT and not (want and SPARE.take(want)):
                     done, _ = await asyncio.wait(writes, return_when=asyncio.FIRST_COMPLETED)
                     written(done)
+                if len(writes) >= WRITES_IN_FLIGHT:
+                    spared = want
             if view:
                 extra = len(view)  # past the last chunk of the upload
                 break
     finally:
+        if spared:  # taken for a chunk that never came
+            SPARE.give(spared)
         if writes:
             await asyncio.wait(writes)
     written(set(writes))
@@ -308,6 +320,35 @@ async def stream_chunks(
         media_type="application/octet-stream",
         headers={"Content-Length": str(sum(lengths))},
     )
+
+
+class Spare:
+    """Bytes shared by every request, taken while a chunk beyond a request's first
+    :data:`WRITES_IN_FLIGHT` is written and given back once it is (under a lock: a process
+    may run more than one event loop, as the tests do)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.taken = limit, 0
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> bool:
+        """Take ``size`` bytes if they are there to take; whether they were."""
+        with self._lock:
+            if self.taken + size > self.limit:
+                return False
+            self.taken += size
+            return True
+
+    def give(self, size: int) -> None:
+        with self._lock:
+            self.taken -= size
+
+    def give_when_done(self, write: asyncio.Future[None], size: int) -> None:
+        """Give ``size`` bytes back once ``write`` is done, however it ends."""
+        write.add_done_callback(lambda _: self.give(size))
+
+
+SPARE = Spare(SPARE_WRITE_BYTES)
 
 
 def _drop(loads: deque[asyncio.Future[bytes]]) -> None:
