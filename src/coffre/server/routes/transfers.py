@@ -35,9 +35,10 @@ SPARE_WRITE_BYTES = 16 * 1024 * 1024
 """Beyond its first :data:`WRITES_IN_FLIGHT`, a request writes more of its chunks at once
 while the server's chunks written so, by every request, make no more than this: one
 upload's four ranges of eight 1 MiB chunks each write all eight at once; many uploads at
-once hold no more than this beyond what they held with four. Eight 1 GiB uploads side by
-side each, eight at once against four: medians 370 against 353 MB/s (and 383 against 350
-in another eight), the body of a range received in 25 against 35 ms."""
+once hold no more than this beyond what they held with four. 1 GiB uploads side by side,
+eight at once against four: medians 384 against 352 MB/s in six pairs, 370 against 353 in
+eight (no difference in two later sets, at a slower hour); the body of a range received
+in 25 against 35 ms (docs/performance.md)."""
 READ_AHEAD = 4
 """Chunks of a ranged GET read at once, ahead of the one being sent: the reads of a
 range overlap one another on the disk, not only the sending. Eight 1 GiB downloads side
