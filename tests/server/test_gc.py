@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from coffre.errors import NotFound
 from coffre.protocol import models as m
 from coffre.server.config import Settings
-from coffre.server.context import Context
+from coffre.server.context import Context, now
+from coffre.server.db import tables as t
 from coffre.server.services.transfers import collect
 from tests.server.raw import Account, blob_files
 
@@ -138,3 +139,27 @@ def test_deleting_a_folder_drops_the_uploads_into_it(
     collect(ctx)
     assert len(blob_files(blob_dir)) == 2
     assert alice.api.upload_state(elsewhere.id).received == [0, 1]
+
+
+def test_a_chunk_written_after_its_upload_was_collected_is_undone(
+    alice: Account, ctx: Context, blob_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The upload is cancelled and collected while a chunk is on its way to the disk: the
+    collection finds nothing of it, so the request itself deletes what it wrote."""
+    state = alice.start(2500)
+    store = ctx.blobs.store
+
+    def collected_first(key: str, pieces: list[bytes]) -> None:
+        with ctx.db.write() as db:
+            upload = db.get(t.Upload, state.id)
+            if upload is not None:  # the first chunk's write: collected before it lands
+                db.add(t.Garbage(content_id=upload.content_id, chunk_count=3, queued_at=now()))
+                db.delete(upload)
+        collect(ctx)
+        store(key, pieces)
+
+    monkeypatch.setattr(ctx.blobs, "store", collected_first)
+    with pytest.raises(NotFound) as caught:
+        alice.api.put_chunks(state.id, 0, os.urandom(2 * 1040))
+    assert caught.value.code == "upload_not_found"
+    assert blob_files(blob_dir) == set()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy import exc as sa_exc
@@ -249,9 +250,10 @@ def store_chunk(ctx: Context, target: ChunkTarget, index: int, pieces: Sequence[
     ctx.blobs.store(chunk_key(target.content_id, index), pieces)
 
 
-def chunks_durable(ctx: Context, target: ChunkTarget, indexes: list[int]) -> None:
-    """After a request's chunks are durable: keep the upload alive, and undo the writes if
-    it expired and was collected meanwhile."""
+def upload_alive(ctx: Context, target: ChunkTarget) -> bool:
+    """After a request's chunks are written: keep the upload alive; whether it still is (or
+    was committed meanwhile, this PUT being a repeat). If it expired and was collected
+    while they were written, they are left over: see :func:`chunks_orphaned`."""
     if target.stale:
         # Keep an active upload from expiring; at most one write a minute per upload.
         with ctx.db.write() as db:
@@ -259,8 +261,11 @@ def chunks_durable(ctx: Context, target: ChunkTarget, indexes: list[int]) -> Non
                 update(t.Upload).where(t.Upload.id == target.upload_id).values(updated_at=now())
             )
     with ctx.db.read() as db:
-        if db.get(t.Upload, target.upload_id) or db.get(t.Content, target.content_id):
-            return  # still uploading, or committed meanwhile (this PUT was a repeat)
+        return bool(db.get(t.Upload, target.upload_id) or db.get(t.Content, target.content_id))
+
+
+def chunks_orphaned(ctx: Context, target: ChunkTarget, indexes: list[int]) -> NoReturn:
+    """Undo the writes of chunks whose upload is gone (:func:`upload_alive`)."""
     for index in indexes:
         ctx.blobs.delete(chunk_key(target.content_id, index))
     raise NotFound("upload_not_found", "the upload expired while the chunks were sent")
