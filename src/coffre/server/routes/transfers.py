@@ -99,9 +99,9 @@ async def _made_durable(ctx: Context, target: transfers.ChunkTarget, stored: lis
     there (:func:`transfers.upload_alive`), and undo them if it is not: the check needs
     the chunks written, not synced, so the two overlap (1 GiB uploads side by side, two
     sets of eight: medians 298 against 282 and 305 against 284 MB/s, the check taking 5-7
-    ms of each range before). The sync waits on the disk: on the
-    chunk threads, not on the few that run request work (COFFRE_REQUEST_THREADS), which
-    eight uploads' syncs would otherwise fill."""
+    ms of each range before). The sync waits on the disk: on the chunk threads, not on
+    the few that run request work (COFFRE_REQUEST_THREADS), which eight uploads' syncs
+    would otherwise fill."""
     loop = asyncio.get_running_loop()
     synced = loop.run_in_executor(_CHUNK_IO, ctx.blobs.sync, target.content_id)
     try:
