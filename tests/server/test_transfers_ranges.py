@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Generic, TypeVar
 
 import anyio
 import httpx
@@ -21,6 +22,7 @@ from tests.conftest import BASE
 from tests.server.raw import CHUNK, Account, assert_error, chunk_lengths, sealed
 
 FULL = CHUNK + 16
+T = TypeVar("T")
 
 
 def _put_in_pieces(
@@ -137,6 +139,27 @@ def test_chunks_are_synced_on_the_chunk_threads_not_the_request_threads(
     assert all(name.startswith("coffre-chunk-io") for name in threads), threads
 
 
+class AtOnce(Generic[T]):
+    """``function``, each call taking ``delay`` seconds more; counts the most calls that
+    ran at once."""
+
+    def __init__(self, function: Callable[..., T], delay: float) -> None:
+        self.function, self.delay = function, delay
+        self.running = self.most = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, *args: Any) -> T:
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(self.delay)
+            return self.function(*args)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
 def test_a_range_is_read_ahead_of_the_chunk_being_sent(
     app: FastAPI, alice: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -147,25 +170,10 @@ def test_a_range_is_read_ahead_of_the_chunk_being_sent(
     chunks = [os.urandom(n) for n in chunk_lengths(state)]
     alice.api.put_chunks(state.id, 0, b"".join(chunks))
     alice.api.commit_upload(state.id, m.CommitRequest(envelope=sealed()))
-    get = blobs.get
-    reading, most = 0, 0
-    counting = threading.Lock()
-
-    def slow_get(key: str) -> bytes:
-        nonlocal reading, most
-        with counting:
-            reading += 1
-            most = max(most, reading)
-        try:
-            time.sleep(0.02)
-            return get(key)
-        finally:
-            with counting:
-                reading -= 1
-
+    slow_get = AtOnce(blobs.get, 0.02)
     monkeypatch.setattr(blobs, "get", slow_get)
     assert alice.api.get_chunks(state.id, 0, 10) == b"".join(chunks)
-    assert most == READ_AHEAD
+    assert slow_get.most == READ_AHEAD
     assert alice.api.get_chunks(state.id, 8, 2) == b"".join(chunks[8:])
 
 
@@ -185,29 +193,14 @@ def test_a_requests_chunks_are_written_four_at_once_and_more_while_there_are_spa
     chunks at once, and more while the server's spare bytes (shared by every request) last,
     which it gives back once they are written."""
     blobs: BlobStore = app.state.ctx.blobs
-    store = blobs.store
-    writing, seen = 0, 0
-    counting = threading.Lock()
-
-    def slow_store(key: str, pieces: list[bytes]) -> None:
-        nonlocal writing, seen
-        with counting:
-            writing += 1
-            seen = max(seen, writing)
-        try:
-            time.sleep(0.05)
-            store(key, pieces)
-        finally:
-            with counting:
-                writing -= 1
-
+    slow_store = AtOnce(blobs.store, 0.05)
     monkeypatch.setattr(blobs, "store", slow_store)
     shared = transfer_routes.Spare(spare)
     monkeypatch.setattr(transfer_routes, "SPARE", shared)
     state = alice.start(8 * CHUNK)
     chunks = [os.urandom(n) for n in chunk_lengths(state)]
     alice.api.put_chunks(state.id, 0, b"".join(chunks))
-    assert seen == most
+    assert slow_store.most == most
     assert shared.taken == 0
     assert alice.api.upload_state(state.id).received == list(range(8))
     # A body cut short gives back what it took for the chunk that never came.
