@@ -170,7 +170,41 @@ export async function ed25519Sign(privateKey, message) {
   return new Uint8Array(await subtle.sign({ name: "Ed25519" }, key, message));
 }
 
+// The encodings of Ed25519's points of small order, the sign bit aside (three of them also
+// as y + p): libsodium's list. A key or an R among them gives a "signature" that holds for
+// many messages (the neutral point as both, with S = 0, for every message); libsodium, and
+// so the Python client, refuses them, where WebCrypto may not.
+const SMALL_ORDER = [
+  "0000000000000000000000000000000000000000000000000000000000000000",
+  "0100000000000000000000000000000000000000000000000000000000000000",
+  "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+  "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+  "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+  "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+].map(fromHex);
+
+function smallOrder(point) {
+  return SMALL_ORDER.some((bad) => bad.every((byte, i) => (i === 31 ? point[i] & 0x7f : point[i]) === byte));
+}
+
+/** Whether a point's y, the sign bit aside, is below p = 2^255 - 19. */
+function canonical(point) {
+  if ((point[31] & 0x7f) !== 0x7f) return true;
+  for (let i = 30; i > 0; i -= 1) if (point[i] !== 0xff) return true;
+  return point[0] < 0xed;
+}
+
 export async function ed25519Verify(publicKey, signature, message) {
+  if (
+    publicKey.length !== 32 ||
+    signature.length !== 64 ||
+    !canonical(publicKey) ||
+    smallOrder(publicKey) ||
+    smallOrder(signature.subarray(0, 32))
+  ) {
+    throw new AuthenticationFailed();
+  }
   let ok = false;
   try {
     const key = await subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
