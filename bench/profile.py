@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.procs import interrupt, run_timed, tool
+from bench.procs import BIN, interrupt, run_timed, tool
 
 RATE = 100
 TOP = 25
@@ -103,9 +103,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _scrub(text: str) -> str:
-    """The same text without the paths of the machine it was taken on (the checkout, the
-    temporary folder): the summaries are kept with the results."""
-    return text.replace(str(REPO) + "/", "").replace(tempfile.gettempdir() + "/", "TMP/")
+    """The same text without the paths of the machine it was taken on (the virtualenv's
+    commands, the checkout, the temporary folder): the summaries are kept with the results.
+    The virtualenv goes first: it may lie outside the checkout being measured."""
+    for prefix, short in ((BIN, ""), (REPO, ""), (Path(tempfile.gettempdir()), "TMP/")):
+        text = text.replace(f"{prefix}/", short)
+    return text
 
 
 def _short(path: str) -> str:
