@@ -28,7 +28,6 @@ import os
 import nacl.bindings as _sodium
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -149,9 +148,8 @@ def x25519_shared(private: bytes, peer_public: bytes) -> bytes:
 
 
 def ed25519_generate() -> bytes:
-    """A new raw 32-byte Ed25519 private key (the seed)."""
-    key = Ed25519PrivateKey.generate()
-    return key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    """A new raw 32-byte Ed25519 private key: the seed, 32 random bytes (RFC 8032 5.1.5)."""
+    return random_bytes(32)
 
 
 def ed25519_public(private: bytes) -> bytes:
@@ -179,9 +177,9 @@ def ed25519_sign(private: bytes, message: bytes) -> bytes:
 
 
 def ed25519_verify(public: bytes, signature: bytes, message: bytes) -> None:
+    if len(signature) != _sodium.crypto_sign_BYTES:
+        raise AuthenticationFailed
     try:
-        if len(signature) != _sodium.crypto_sign_BYTES:
-            raise AuthenticationFailed
         _sodium.crypto_sign_open(signature + message, public)
     except (BadSignatureError, ValueError, TypeError):
         raise AuthenticationFailed from None
