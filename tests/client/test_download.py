@@ -155,14 +155,16 @@ def test_small_files_are_on_disk_before_any_is_renamed_into_place(
     for names, present in synced:
         assert all(name.endswith(".coffre-part") for name in names)
         final = {name for name in present if not name.endswith(".coffre-part")}
-        assert final == placed  # only the earlier batches' files are in place
+        # Only earlier batches' files are in place (the one just before may still be
+        # waiting for the writer to rename it).
+        assert final <= placed
         placed |= {name.split(".")[1] for name in names}
     assert sorted(p.name for p in out.iterdir()) == sorted(job.dest.name for job in jobs)
     for job in jobs:
         assert len((out / job.dest.name).read_bytes()) == job.info.size
 
 
-@pytest.mark.parametrize("bad_index", [3, 4, 5])  # first, or after others, in a writer's share
+@pytest.mark.parametrize("bad_index", [3, 4, 5])  # first, middle or last of its batch
 def test_a_bad_small_file_keeps_its_whole_batch_out(
     user: User,
     local: LocalFile,
@@ -170,7 +172,9 @@ def test_a_bad_small_file_keeps_its_whole_batch_out(
     monkeypatch: pytest.MonkeyPatch,
     bad_index: int,
 ) -> None:
-    out, jobs = _small_jobs(user, local, tmp_path, 6)
+    # Five batches: the second's failure is seen once the third is written and synced,
+    # whose files go too.
+    out, jobs = _small_jobs(user, local, tmp_path, 15)
     monkeypatch.setattr(download, "SMALL_BATCH_FILES", 3)
     api = user.drive.api
     bad = jobs[bad_index].record.id  # in the second batch
@@ -190,7 +194,7 @@ def test_a_bad_small_file_keeps_its_whole_batch_out(
 
     with pytest.raises(IntegrityError):
         Downloader(Tampering()).small_files(jobs)
-    # The first batch checked out and is in place; none of the second, and no leftovers.
+    # The first batch checked out and is in place; none of the others, and no leftovers.
     assert sorted(p.name for p in out.iterdir()) == [job.dest.name for job in jobs[:3]]
 
 
