@@ -506,6 +506,53 @@ def tree_copy_vector() -> dict[str, Any]:
     }
 
 
+ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
+NEUTRAL = b"\x01" + bytes(31)
+"""The neutral point of edwards25519, encoded: a point of small order."""
+
+
+def ed25519_vectors() -> dict[str, Any]:
+    """RFC 8032 section 7.1, TEST 2 (a one-byte message), checked against the primitive,
+    and altered signatures every client must refuse: libsodium's checks, which OpenSSL 3
+    and Chromium's WebCrypto lack for small-order keys and R (docs/crypto.md section 1)."""
+    secret = bytes.fromhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb")
+    public = bytes.fromhex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
+    message = b"\x72"
+    signature = bytes.fromhex(
+        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+        "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"
+    )
+    assert p.ed25519_public(secret) == public
+    assert p.ed25519_sign(secret, message) == signature
+    s_plus_l = int.from_bytes(signature[32:], "little") + ED25519_ORDER
+    flipped = signature[:10] + bytes([signature[10] ^ 1]) + signature[11:]
+    refused = [
+        ("another message", public, signature, b"\x73"),
+        ("a flipped bit", public, flipped, message),
+        ("a short signature", public, signature[:-1], message),
+        ("a long signature", public, signature + b"\x00", message),
+        ("a short key", public[:-1], signature, message),
+        # The same signature with S + L: S must be checked to be below L.
+        ("S + L", public, signature[:32] + s_plus_l.to_bytes(32, "little"), message),
+        # "Valid" for every message unless the key's order is checked (OpenSSL 3 takes it).
+        ("the neutral point as key and R, S = 0", NEUTRAL, NEUTRAL + bytes(32), message),
+        ("a small-order R", public, NEUTRAL + signature[32:], message),
+        ("a key with y >= p", b"\xef" + b"\xff" * 30 + b"\x7f", signature, message),
+    ]
+    return {
+        "rfc8032_test2": {
+            "secret": h(secret),
+            "public": h(public),
+            "message": h(message),
+            "signature": h(signature),
+        },
+        "refused": [
+            {"what": what, "public": h(key), "signature": h(sig), "message": h(msg)}
+            for what, key, sig, msg in refused
+        ],
+    }
+
+
 def build() -> dict[str, Any]:
     return {
         "kdf.json": kdf_vectors(),
@@ -516,6 +563,7 @@ def build() -> dict[str, Any]:
         "links.json": link_vectors(),
         "shares.json": share_vectors(),
         "tree_copy.json": tree_copy_vector(),
+        "ed25519.json": ed25519_vectors(),
     }
 
 

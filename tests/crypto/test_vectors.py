@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from coffre.crypto import _primitives as p
 from coffre.crypto import account as ca
 from coffre.crypto import links as cl
 from coffre.crypto import nodes as cn
@@ -289,3 +290,20 @@ def test_tree_copy(tmp_path: Path) -> None:
     renamed = kept.tree.entries[v["after_second"]["entries"][1]["id"]]
     removed = v["after_second"]["removed"]
     assert tree_copy._frame(tree_copy.CHANGES, 1240, kept.shared, removed, [renamed]) == changes
+
+
+ED25519 = load("ed25519.json")
+
+
+def test_ed25519_signs_and_verifies_as_rfc_8032_says() -> None:
+    v = ED25519["rfc8032_test2"]
+    assert p.ed25519_public(b(v["secret"])) == b(v["public"])
+    assert p.ed25519_sign(b(v["secret"]), b(v["message"])) == b(v["signature"])
+    p.ed25519_verify(b(v["public"]), b(v["signature"]), b(v["message"]))
+
+
+@pytest.mark.parametrize("vector", ED25519["refused"], ids=lambda v: v["what"])
+def test_ed25519_refuses_every_altered_signature(vector: dict[str, str]) -> None:
+    """libsodium's checks: the small-order cases pass OpenSSL 3's (and WebCrypto's)."""
+    with pytest.raises(p.AuthenticationFailed):
+        p.ed25519_verify(b(vector["public"]), b(vector["signature"]), b(vector["message"]))

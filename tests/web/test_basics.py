@@ -17,7 +17,7 @@ VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
 def test_vectors_in_the_browser(web: Web) -> None:
     """Every case of tests/vectors/*.json, through the JS modules, in Chromium."""
-    names = ("kdf", "envelope", "account", "nodes", "stream", "links", "shares")
+    names = ("kdf", "envelope", "account", "nodes", "stream", "links", "shares", "ed25519")
     vectors = {n: json.loads((VECTORS / f"{n}.json").read_text(encoding="utf-8")) for n in names}
     web.goto("/login")
     script = (Path(__file__).parent / "vectors.js").read_text(encoding="utf-8")

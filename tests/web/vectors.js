@@ -1,7 +1,7 @@
 // Run in the browser by tests/web/test_vectors.py: every case of tests/vectors/*.json
 // through the web client's crypto modules (the same checks as tests/crypto/test_vectors.py,
 // plus a flipped byte in each envelope and chunk). Returns a list of failures.
-async ({ kdf, envelope, account, nodes, stream, links: linkVector, shares: shareVector }) => {
+async ({ kdf, envelope, account, nodes, stream, links: linkVector, shares: shareVector, ed25519 }) => {
   const b = await import("/web/crypto/bytes.js");
   const env = await import("/web/crypto/envelope.js");
   const acc = await import("/web/crypto/account.js");
@@ -247,34 +247,15 @@ async ({ kdf, envelope, account, nodes, stream, links: linkVector, shares: share
     await refuses("drive a version without a signature", () => checkSignatures(both, parent, { ...record, version: { ...record.version, signature: null } }));
   }
   {
-    // Ed25519 as RFC 8032 section 7.1 TEST 2 has it, and every altered signature refused,
-    // as libsodium refuses them in the Python client (tests/crypto/test_account.py).
+    // Ed25519 as RFC 8032 section 7.1 TEST 2 has it, and every altered signature of
+    // tests/vectors/ed25519.json refused, as libsodium refuses them in the Python client.
     const p = await import("/web/crypto/primitives.js");
-    const key = h("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c");
-    const sig = h(
-      "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da" +
-        "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
-    );
-    const msg = Uint8Array.of(0x72);
-    await p.ed25519Verify(key, sig, msg);
+    const t = ed25519.rfc8032_test2;
+    await p.ed25519Verify(h(t.public), h(t.signature), h(t.message));
     checks += 1;
-    const neutral = h("01" + "00".repeat(31));
-    const order = (1n << 252n) + 27742317777372353535851937790883648493n;
-    let s = 0n;
-    for (let i = 63; i >= 32; i -= 1) s = (s << 8n) | BigInt(sig[i]);
-    const sPlusL = sig.slice();
-    s += order;
-    for (let i = 32; i < 64; i += 1, s >>= 8n) sPlusL[i] = Number(s & 0xffn);
-    const cases = {
-      "another message": [key, sig, Uint8Array.of(0x73)],
-      "a flipped bit": [key, flip(sig, 10), msg],
-      "a short signature": [key, sig.subarray(0, 63), msg],
-      "a short key": [key.subarray(0, 31), sig, msg],
-      "S + L": [key, sPlusL, msg],
-      "the neutral point as key and R, S = 0": [neutral, b.concat(neutral, new Uint8Array(32)), msg],
-      "a small-order R": [key, b.concat(neutral, sig.subarray(32)), msg],
-      "a key with y >= p": [h("ef" + "ff".repeat(30) + "7f"), sig, msg],
-    };
+    const cases = Object.fromEntries(
+      ed25519.refused.map((c) => [c.what, [h(c.public), h(c.signature), h(c.message)]]),
+    );
     for (const [what, [k, g, m]] of Object.entries(cases)) {
       checks += 1;
       try {
