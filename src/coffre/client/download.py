@@ -471,7 +471,8 @@ def _sync_batch(staged: Future[list[_Staged]]) -> list[_Staged]:
 
 
 def _rename_batch(synced: Future[list[_Staged]], progress: Progress) -> None:
-    """Rename a synced batch's files into place; if it failed, none of them is."""
+    """Rename a synced batch's files into place: none of them if the batch failed to be
+    written or synced; if a rename fails, the files not renamed yet are removed."""
     ready = synced.result()
     try:
         for s in ready:
