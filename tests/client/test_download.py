@@ -18,7 +18,7 @@ from coffre.client import disk, download
 from coffre.client.download import Downloader, SmallJob
 from coffre.client.upload import SmallJob as SmallUpload
 from coffre.client.upload import Uploader
-from coffre.errors import IntegrityError, NotFound
+from coffre.errors import IntegrityError, LocalError, NotFound
 from tests.client.helpers import CHUNK, put
 from tests.conftest import User
 from tests.pagecache import cached
@@ -196,6 +196,72 @@ def test_a_bad_small_file_keeps_its_whole_batch_out(
         Downloader(Tampering()).small_files(jobs)
     # The first batch checked out and is in place; none of the others, and no leftovers.
     assert sorted(p.name for p in out.iterdir()) == [job.dest.name for job in jobs[:3]]
+
+
+def _disk_full(*_args: object) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_stops_a_large_download_with_a_local_error_and_no_file(
+    user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk (or any error of the local file system) is the command line's one-line
+    local error naming the file, not an internal error; the temporary file goes."""
+    source = tmp_path / "source.bin"
+    source.write_bytes(os.urandom(10 * CHUNK + 9))
+    entry = put(user.drive, source, user.drive.root(), "f.bin")
+    assert entry.record is not None and entry.record.version is not None
+    assert entry.version is not None
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(download, "_pwrite_all", _disk_full)
+    monkeypatch.setattr(uncached, "write_at", _disk_full)
+    with pytest.raises(LocalError, match=r"out\.bin: No space left on device"):
+        Downloader(user.drive.api, workers=3, range_bytes=3 * CHUNK).to_file(
+            entry.record.version, entry.version, out / "out.bin"
+        )
+    assert list(out.iterdir()) == []
+
+
+def test_a_full_disk_stops_small_files_with_a_local_error_and_leaves_no_leftovers(
+    user: User, local: LocalFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, jobs = _small_jobs(user, local, tmp_path, 9)
+    monkeypatch.setattr(download, "SMALL_BATCH_FILES", 3)
+    real = download._pwrite_all
+    written: list[int] = []
+
+    def fills_up(fd: int, data: bytes | memoryview, offset: int) -> None:
+        if len(written) == 4:  # the second file of the second batch
+            _disk_full()
+        written.append(fd)
+        real(fd, data, offset)
+
+    monkeypatch.setattr(download, "_pwrite_all", fills_up)
+    with pytest.raises(LocalError, match=r"No space left on device"):
+        Downloader(user.drive.api).small_files(jobs)
+    assert sorted(p.name for p in out.iterdir()) == [job.dest.name for job in jobs[:3]]
+
+
+def test_a_rename_refused_stops_small_files_with_a_local_error_and_no_leftovers(
+    user: User, local: LocalFile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, jobs = _small_jobs(user, local, tmp_path, 6)
+    monkeypatch.setattr(download, "SMALL_BATCH_FILES", 3)
+    real = os.replace
+    renamed: list[str] = []
+
+    def replace(src: Path, dst: Path) -> None:
+        if len(renamed) == 4:  # the second file of the second batch
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        renamed.append(str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(download.os, "replace", replace)
+    with pytest.raises(LocalError, match=r"Read-only file system"):
+        Downloader(user.drive.api).small_files(jobs)
+    # The first batch and the second's first file are in place; no temporary file stays.
+    assert sorted(p.name for p in out.iterdir()) == [job.dest.name for job in jobs[:4]]
 
 
 def test_sync_files_without_syncfs_fsyncs_each_file(

@@ -413,8 +413,10 @@ def write_verified(dest: Path, info: cn.VersionInfo, produce: Callable[[int], ob
     tmp = _write_temporary(dest, info, produce, durable=True)
     try:
         os.replace(tmp, dest)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _local(dest, exc) from None
         raise
 
 
@@ -428,7 +430,7 @@ def _write_temporary(
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
-        raise LocalError(f"{dest}: {exc.strerror}") from None
+        raise _local(dest, exc) from None
     try:
         try:
             produce(fd)
@@ -437,10 +439,18 @@ def _write_temporary(
                 os.fsync(fd)
         finally:
             os.close(fd)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # the local disk's: full, gone read-only, failing
+            raise _local(dest, exc) from None
         raise
     return tmp
+
+
+def _local(path: Path, exc: OSError) -> LocalError:
+    """A local file system's error as the one-line error the command line shows (a full
+    disk is not an internal error)."""
+    return LocalError(f"{path}: {exc.strerror or exc}")
 
 
 def _finish_metadata(fd: int, info: cn.VersionInfo) -> None:
@@ -464,8 +474,10 @@ def _sync_batch(staged: Future[list[_Staged]]) -> list[_Staged]:
     ready = staged.result()
     try:
         disk.sync_files([s.tmp for s in ready])
-    except BaseException:
+    except BaseException as exc:
         _remove(ready)
+        if isinstance(exc, OSError) and ready:
+            raise _local(ready[0].dest.parent, exc) from None
         raise
     return ready
 
@@ -476,7 +488,10 @@ def _rename_batch(synced: Future[list[_Staged]], progress: Progress) -> None:
     ready = synced.result()
     try:
         for s in ready:
-            os.replace(s.tmp, s.dest)
+            try:
+                os.replace(s.tmp, s.dest)
+            except OSError as exc:
+                raise _local(s.dest, exc) from None
             progress(s.size)
     except BaseException:
         _remove(ready)
