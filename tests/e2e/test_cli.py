@@ -5,11 +5,12 @@ from __future__ import annotations
 import filecmp
 import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD, Cli, Server
+from tests.e2e.conftest import COFFRE, PASSWORD, Cli, Server
 
 pytestmark = pytest.mark.e2e
 
@@ -100,6 +101,25 @@ def test_move_copy_remove_restore_versions(cli: Cli, tmp_path: Path) -> None:
     cli.run("rubbish", "empty")
     assert cli.out("rubbish").strip() == ""
     assert cli.out("ls").strip() == ""
+
+
+def test_a_full_disk_is_a_one_line_local_error(cli: Cli, tmp_path: Path) -> None:
+    """coffre cat into a full disk (/dev/full): exit 3 and one line, no internal error
+    (coffre get into a full disk: tests/client/test_download.py)."""
+    source = tmp_path / "f.bin"
+    source.write_bytes(os.urandom(300_000))
+    cli.run("put", str(source), "/")
+    with open("/dev/full", "wb") as full:
+        result = subprocess.run(
+            [COFFRE, "cat", "/f.bin"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            env=cli.environ(),
+            timeout=300,
+            check=False,
+        )
+    assert result.returncode == 3
+    assert result.stderr.decode().strip() == "coffre: standard output: No space left on device"
 
 
 def test_errors_are_one_line_with_exit_codes(cli: Cli, tmp_path: Path, server: Server) -> None:

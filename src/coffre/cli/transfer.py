@@ -213,5 +213,10 @@ def cat(cli: CliContext, path: str) -> None:
     if entry.record is None or entry.record.version is None or entry.version is None:
         raise NotFound("not_found", f"{path}: no content")
     out = sys.stdout.buffer
-    Downloader(drive.api, workers=WORKERS).to_binary(entry.record.version, entry.version, out)
-    out.flush()
+    try:
+        Downloader(drive.api, workers=WORKERS).to_binary(entry.record.version, entry.version, out)
+        out.flush()
+    except BrokenPipeError:
+        raise  # the reader went away: not an error (coffre.cli.main)
+    except OSError as exc:  # a full disk behind the redirection, say
+        raise LocalError(f"standard output: {exc.strerror or exc}") from None
