@@ -42,7 +42,7 @@ from coffre.client.drive import Entry, ListedEntry, Tree, without_gc
 from coffre.client.state import write_private
 from coffre.crypto import account as ca
 from coffre.crypto import nodes as cn
-from coffre.errors import IntegrityError, NotFound
+from coffre.errors import IntegrityError, LocalError, NotFound
 from coffre.protocol import models as m
 
 if TYPE_CHECKING:
@@ -223,7 +223,7 @@ class TreeCopy:
         again), never an error of the command."""
         try:
             write()
-        except OSError:
+        except (OSError, LocalError):
             self.forget()
 
     def forget(self) -> None:
