@@ -130,7 +130,10 @@ def test_errors_are_one_line_with_exit_codes(cli: Cli, tmp_path: Path, server: S
         (("mkdir", "x/y"), 3),
         (("versions", "/", "--rm", "1"), 5),
         (("cat", "/"), 2),
+        (("put", str(tmp_path / "pipe"), "/"), 3),  # not read: it would wait for a writer
+        (("put", "/dev/null", "/"), 3),
     ]
+    os.mkfifo(tmp_path / "pipe")
     cli.run("mkdir", "exists")
     cases.append((("mkdir", "exists"), 5))
     for args, code in cases:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -75,8 +76,7 @@ def put(cli: CliContext, sources: tuple[Path, ...], remote: str, quiet: bool) ->
     a new version of it.
     """
     for source in sources:
-        if not source.exists():
-            raise LocalError(f"{source}: no such file or folder")
+        _check_source(source)
     drive, remote = cli.locate(remote)
     plan = _plan_put(drive, list(sources), remote)
     total = sum(_local_size(p) for p in sources) if shows_progress(quiet) else 0
@@ -88,6 +88,19 @@ def put(cli: CliContext, sources: tuple[Path, ...], remote: str, quiet: bool) ->
                 _put_folder(drive, uploader, local, folder, name, existing)
             else:
                 uploader.put(local, folder, name, existing)
+
+
+def _check_source(source: Path) -> None:
+    """A source named on the command line is a regular file or a folder (symbolic links
+    followed): a pipe would wait for a writer for ever, a device has no end."""
+    try:
+        mode = source.stat().st_mode
+    except FileNotFoundError:
+        raise LocalError(f"{source}: no such file or folder") from None
+    except OSError as exc:
+        raise LocalError(f"{source}: {exc.strerror or exc}") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise LocalError(f"{source}: not a regular file or a folder")
 
 
 def _put_folder(
