@@ -144,6 +144,13 @@ def test_errors_are_one_line_with_exit_codes(cli: Cli, tmp_path: Path, server: S
         assert lines[0].startswith("coffre: ")
         assert "Traceback" not in result.stderr.decode()
 
+    for command in ("signup", "login"):  # a request that cannot be built is a usage error
+        bad = cli.run(
+            command, "not-an-email", "--password-stdin", input=PASSWORD + "\n", check=False
+        )
+        assert bad.returncode == 2, bad.stderr
+        assert bad.stderr.decode() == "coffre: 'not-an-email' is not an email address\n"
+
     other = Cli(tmp_path / "home2", server)
     assert other.run("ls", check=False).returncode == 4
     wrong = other.run(

@@ -19,10 +19,11 @@ import sys
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import click  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
 
 from coffre import __version__  # noqa: E402
 from coffre.cli.context import CliContext  # noqa: E402
-from coffre.errors import CoffreError  # noqa: E402
+from coffre.errors import CoffreError, UsageError  # noqa: E402
 
 INTERNAL_ERROR = 70
 
@@ -120,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     except CoffreError as exc:
         click.echo(f"coffre: {exc.message}", err=True)
         return exc.exit_code
+    except ValidationError as exc:
+        # A request built from what was typed (the server's answers that do not fit are
+        # integrity errors, coffre.client.api): a usage error.
+        click.echo(f"coffre: {_invalid(exc)}", err=True)
+        return UsageError.exit_code
     except KeyboardInterrupt:
         click.echo("coffre: interrupted", err=True)
         return 130
@@ -133,6 +139,19 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"coffre: internal error: {type(exc).__name__}: {exc}", err=True)
         return INTERNAL_ERROR
     return 0
+
+
+def _invalid(exc: ValidationError) -> str:
+    """The first thing wrong with a request, in one line."""
+    errors = exc.errors()
+    if not errors:
+        return "invalid input"
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    if where.endswith("email") and first.get("type") == "string_pattern_mismatch":
+        return f"{first.get('input')!r} is not an email address"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where or 'input'}: {first.get('msg', 'invalid')}{more}"
 
 
 def run() -> None:
