@@ -16,6 +16,7 @@ test_move_copy_remove_restore_versions = suite.test_move_copy_remove_restore_ver
 test_errors_are_one_line_with_exit_codes = suite.test_errors_are_one_line_with_exit_codes
 test_sessions_password_recovery_logout = suite.test_sessions_password_recovery_logout
 test_whole_tree_commands_keep_a_sealed_copy = suite.test_whole_tree_commands_keep_a_sealed_copy
+test_a_full_disk_is_a_one_line_local_error = suite.test_a_full_disk_is_a_one_line_local_error
 
 
 def test_the_suite_is_all_here() -> None:
