@@ -198,6 +198,39 @@ def test_a_bad_small_file_keeps_its_whole_batch_out(
     assert sorted(p.name for p in out.iterdir()) == [job.dest.name for job in jobs[:3]]
 
 
+@pytest.mark.parametrize("size", [5, 10 * CHUNK + 9])  # one small file; a large one
+def test_a_file_with_the_longest_name_downloads(
+    user: User, local: LocalFile, tmp_path: Path, size: int
+) -> None:
+    """Its temporary copy's name (hidden, with a token and a suffix) still fits in 255
+    bytes: the name in it is cut."""
+    name = "é" * 127 + "a"  # 255 bytes of UTF-8
+    data = os.urandom(size)
+    drive = user.drive
+    entry = put(drive, local(data=data), drive.root(), name)
+    assert entry.record is not None and entry.record.version is not None
+    assert entry.version is not None
+    out = tmp_path / "out"
+    out.mkdir()
+    job = SmallJob(entry.record.version, entry.version, out / name)
+    if size <= CHUNK:
+        Downloader(drive.api).small_files([job])
+    else:
+        Downloader(drive.api).to_file(job.record, job.info, job.dest)
+    assert (out / name).read_bytes() == data
+    assert [p.name for p in out.iterdir()] == [name]
+
+
+def test_a_temporary_name_fits_in_a_file_name() -> None:
+    for name in ("f.txt", "n" * 255, "é" * 127 + "a", "\U0001f600" * 63 + "abc"):
+        tmp = download._temporary_name(Path("/x") / name)
+        assert tmp.parent == Path("/x")
+        encoded = os.fsencode(tmp.name)
+        assert len(encoded) <= 255
+        assert tmp.name.startswith(".") and tmp.name.endswith(".coffre-part")
+    assert download._temporary_name(Path("f.txt")).name.startswith(".f.txt.")
+
+
 def _disk_full(*_args: object) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 

@@ -426,7 +426,7 @@ def _write_temporary(
     """A hidden temporary file beside ``dest`` that ``produce`` has written (given its
     descriptor), with the version's mode and modification time, fsynced if ``durable``;
     on any failure it is removed."""
-    tmp = dest.parent / f".{dest.name}.{secrets.token_hex(4)}.coffre-part"
+    tmp = _temporary_name(dest)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
@@ -445,6 +445,22 @@ def _write_temporary(
             raise _local(dest, exc) from None
         raise
     return tmp
+
+
+def _temporary_name(dest: Path) -> Path:
+    """A hidden name beside ``dest`` for its copy being written: ``.NAME.TOKEN.coffre-part``,
+    with NAME cut so that the whole fits in a file name's 255 bytes (a file may have a
+    name of 255 bytes itself)."""
+    room = NAME_BYTES - len(b"..") - 8 - len(_PART)
+    stem = os.fsencode(dest.name)[:room]
+    token = secrets.token_hex(4).encode()
+    return dest.parent / os.fsdecode(b"." + stem + b"." + token + _PART)
+
+
+NAME_BYTES = 255
+"""The longest file name most file systems take (NAME_MAX), and the longest a node's may be
+(crypto.nodes.MAX_NAME_BYTES)."""
+_PART = b".coffre-part"
 
 
 def _local(path: Path, exc: OSError) -> LocalError:
