@@ -57,6 +57,12 @@ class LocalError(CoffreError):
     exit_code = 3
     default_code = "local_error"
 
+    @classmethod
+    def of(cls, where: object, exc: OSError) -> LocalError:
+        """The local file system's error about ``where`` (a path, or what stands for one)
+        in one line: a full disk or a missing folder is not an internal error."""
+        return cls(f"{where}: {exc.strerror or exc}")
+
 
 class CryptoError(CoffreError):
     status = 400

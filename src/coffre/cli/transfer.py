@@ -98,7 +98,7 @@ def _check_source(source: Path) -> None:
     except FileNotFoundError:
         raise LocalError(f"{source}: no such file or folder") from None
     except OSError as exc:
-        raise LocalError(f"{source}: {exc.strerror or exc}") from None
+        raise LocalError.of(source, exc) from None
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise LocalError(f"{source}: not a regular file or a folder")
 
@@ -211,7 +211,7 @@ def _mkdir(path: Path) -> None:
     except FileExistsError:
         raise LocalError(f"{path}: a file is in the way") from None
     except OSError as exc:
-        raise LocalError(f"{path}: {exc.strerror}") from None
+        raise LocalError.of(path, exc) from None
 
 
 @click.command()
@@ -232,4 +232,4 @@ def cat(cli: CliContext, path: str) -> None:
     except BrokenPipeError:
         raise  # the reader went away: not an error (coffre.cli.main)
     except OSError as exc:  # a full disk behind the redirection, say
-        raise LocalError(f"standard output: {exc.strerror or exc}") from None
+        raise LocalError.of("standard output", exc) from None

@@ -416,7 +416,7 @@ def write_verified(dest: Path, info: cn.VersionInfo, produce: Callable[[int], ob
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise _local(dest, exc) from None
+            raise LocalError.of(dest, exc) from None
         raise
 
 
@@ -430,7 +430,7 @@ def _write_temporary(
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as exc:
-        raise _local(dest, exc) from None
+        raise LocalError.of(dest, exc) from None
     try:
         try:
             produce(fd)
@@ -442,7 +442,7 @@ def _write_temporary(
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
         if isinstance(exc, OSError):  # the local disk's: full, gone read-only, failing
-            raise _local(dest, exc) from None
+            raise LocalError.of(dest, exc) from None
         raise
     return tmp
 
@@ -461,12 +461,6 @@ NAME_BYTES = 255
 """The longest file name most file systems take (NAME_MAX), and the longest a node's may be
 (crypto.nodes.MAX_NAME_BYTES)."""
 _PART = b".coffre-part"
-
-
-def _local(path: Path, exc: OSError) -> LocalError:
-    """A local file system's error as the one-line error the command line shows (a full
-    disk is not an internal error)."""
-    return LocalError(f"{path}: {exc.strerror or exc}")
 
 
 def _finish_metadata(fd: int, info: cn.VersionInfo) -> None:
@@ -493,7 +487,7 @@ def _sync_batch(staged: Future[list[_Staged]]) -> list[_Staged]:
     except BaseException as exc:
         _remove(ready)
         if isinstance(exc, OSError) and ready:
-            raise _local(ready[0].dest.parent, exc) from None
+            raise LocalError.of(ready[0].dest.parent, exc) from None
         raise
     return ready
 
@@ -507,7 +501,7 @@ def _rename_batch(synced: Future[list[_Staged]], progress: Progress) -> None:
             try:
                 os.replace(s.tmp, s.dest)
             except OSError as exc:
-                raise _local(s.dest, exc) from None
+                raise LocalError.of(s.dest, exc) from None
             progress(s.size)
     except BaseException:
         _remove(ready)

@@ -177,7 +177,7 @@ def upload_to_request(api: Api, url: LinkUrl, local: Path, name: str) -> None:
         data_size = local.stat().st_size
         st = local.stat()
     except OSError as exc:
-        raise LocalError(f"{local}: {exc.strerror}") from None
+        raise LocalError.of(local, exc) from None
     cipher = cs.ContentCipher(content_key, content_id, cs.DEFAULT_CHUNK_SIZE)
     n = cs.chunk_count(data_size, cipher.chunk_size)
     state = reader.start_upload(

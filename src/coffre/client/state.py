@@ -54,7 +54,7 @@ def write_private(path: Path, data: bytes) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        raise LocalError(f"{path}: {exc.strerror or exc}") from None
+        raise LocalError.of(path, exc) from None
 
 
 @dataclass(frozen=True, slots=True, repr=False)

@@ -128,7 +128,7 @@ class Uploader:
         try:
             st = local.stat()
         except OSError as exc:
-            raise LocalError(f"{local}: {exc.strerror}") from None
+            raise LocalError.of(local, exc) from None
         if st.st_size <= self.chunk_size:
             self.put_small([SmallJob(local, parent, name, existing)])
         else:
@@ -445,7 +445,7 @@ class Uploader:
         try:
             st, data = _read_small(job.local, self.chunk_size + 1)
         except OSError as exc:
-            raise LocalError(f"{job.local}: {exc.strerror}") from None
+            raise LocalError.of(job.local, exc) from None
         if len(data) > self.chunk_size:
             raise LocalError(f"{job.local}: the file grew while it was being read")
         content_key, content_id, version_id = ca.new_key(), ca.new_id(), ca.new_id()
