@@ -30,6 +30,13 @@ def home() -> Path:
     return Path(env) if env else Path(platformdirs.user_config_dir("coffre"))
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data``: a write may take only part of it (a full disk, a signal)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, readable by the owner only. A file system
     that refuses (a full disk, a read-only folder) is a :class:`LocalError` naming the
@@ -39,9 +46,7 @@ def write_private(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -154,7 +159,7 @@ class Journal:
                 self._chunks_fd = os.open(
                     self.chunks_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600
                 )
-            os.write(self._chunks_fd, "".join(f"{i} {d}\n" for i, d in entries).encode())
+            write_all(self._chunks_fd, "".join(f"{i} {d}\n" for i, d in entries).encode())
             self._written += 1
             mine, fd = self._written, self._chunks_fd
         with self._sync_lock:

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from coffre.client import listing
 from coffre.client.drive import Entry, ListedEntry, Tree, without_gc
-from coffre.client.state import write_private
+from coffre.client.state import write_all, write_private
 from coffre.crypto import account as ca
 from coffre.crypto import nodes as cn
 from coffre.errors import IntegrityError, LocalError, NotFound
@@ -234,7 +234,7 @@ class TreeCopy:
 def _append(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
-        os.write(fd, data)
+        write_all(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
