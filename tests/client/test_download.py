@@ -235,6 +235,21 @@ def _disk_full(*_args: object) -> None:
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
+def _fails_at(call: int, real: Callable[..., None], error: int) -> Callable[..., None]:
+    """``real``, except that its ``call``-th call (from 1) and every one after raise an
+    OSError of ``error``."""
+    calls = 0
+
+    def failing(*args: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls >= call:
+            raise OSError(error, os.strerror(error))
+        real(*args)
+
+    return failing
+
+
 def test_a_full_disk_stops_a_large_download_with_a_local_error_and_no_file(
     user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -261,16 +276,8 @@ def test_a_full_disk_stops_small_files_with_a_local_error_and_leaves_no_leftover
 ) -> None:
     out, jobs = _small_jobs(user, local, tmp_path, 9)
     monkeypatch.setattr(download, "SMALL_BATCH_FILES", 3)
-    real = download._pwrite_all
-    written: list[int] = []
-
-    def fills_up(fd: int, data: bytes | memoryview, offset: int) -> None:
-        if len(written) == 4:  # the second file of the second batch
-            _disk_full()
-        written.append(fd)
-        real(fd, data, offset)
-
-    monkeypatch.setattr(download, "_pwrite_all", fills_up)
+    # The fifth write: the second file of the second batch.
+    monkeypatch.setattr(download, "_pwrite_all", _fails_at(5, download._pwrite_all, errno.ENOSPC))
     with pytest.raises(LocalError, match=r"No space left on device"):
         Downloader(user.drive.api).small_files(jobs)
     assert sorted(p.name for p in out.iterdir()) == [job.dest.name for job in jobs[:3]]
@@ -281,16 +288,8 @@ def test_a_rename_refused_stops_small_files_with_a_local_error_and_no_leftovers(
 ) -> None:
     out, jobs = _small_jobs(user, local, tmp_path, 6)
     monkeypatch.setattr(download, "SMALL_BATCH_FILES", 3)
-    real = os.replace
-    renamed: list[str] = []
-
-    def replace(src: Path, dst: Path) -> None:
-        if len(renamed) == 4:  # the second file of the second batch
-            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
-        renamed.append(str(dst))
-        real(src, dst)
-
-    monkeypatch.setattr(download.os, "replace", replace)
+    # The fifth rename: the second file of the second batch.
+    monkeypatch.setattr(download.os, "replace", _fails_at(5, os.replace, errno.EROFS))
     with pytest.raises(LocalError, match=r"Read-only file system"):
         Downloader(user.drive.api).small_files(jobs)
     # The first batch and the second's first file are in place; no temporary file stays.
