@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench import peaks, profile
 from bench.memory import PeakRss
-from bench.procs import Timed, free_port, run_timed, service, tool
+from bench.procs import Timed, cpu_seconds, free_port, run_timed, service, tool
 
 PASSWORD = "bench password, not a secret"
 PASSWORD_LINE = (PASSWORD + "\n").encode()
@@ -66,12 +66,20 @@ def server(work: Path, settings: Mapping[str, str] | None = None) -> Iterator[Se
 
 @dataclass(frozen=True, slots=True)
 class Measured:
-    """A timed command, with the peak RSS of the client and of the server during it."""
+    """A timed command, with the peak RSS of the client and of the server during it, and
+    the CPU time each used (seconds of user and system time, every thread)."""
 
     seconds: float
     client_rss: int
     server_rss: int
     stdout: bytes
+    client_cpu: float = 0.0
+    server_cpu: float = 0.0
+
+    @property
+    def cpu(self) -> float:
+        """The command's and the server's CPU time together."""
+        return self.client_cpu + self.server_cpu
 
 
 class Cli:
@@ -86,11 +94,15 @@ class Cli:
 
     def run(self, *args: str, stdin: bytes | None = None) -> Measured:
         """Run ``coffre ARGS``; time it and measure both processes' peak memory."""
+        before = cpu_seconds(self.server.pid)
         with PeakRss(self.server.pid) as server_peak:
             timed: Timed = run_timed([tool("coffre"), *args], env=self.env, stdin=stdin)
+        server_cpu = cpu_seconds(self.server.pid) - before
         peaks.note("client", timed.max_rss)
         peaks.note("server", server_peak.bytes)
-        return Measured(timed.seconds, timed.max_rss, server_peak.bytes, timed.stdout)
+        return Measured(
+            timed.seconds, timed.max_rss, server_peak.bytes, timed.stdout, timed.cpu, server_cpu
+        )
 
     def profiled(
         self, args: Sequence[str], out: Path, title: str, *, stdin: bytes | None = None

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.procs import PYTHON, Timed, free_port, run_timed, service, tool
+from bench.procs import PYTHON, Timed, cpu_seconds, free_port, run_timed, service, tool
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +48,12 @@ def sink(work: Path, *, fsync: bool = True, drop_cache: bool = False) -> Iterato
 
 
 def curl_put(target: Sink, path: Path, *, name: str = "upload.bin") -> Timed:
-    """``curl -T`` one file into the sink; the file is removed from the sink afterwards."""
+    """``curl -T`` one file into the sink; the file is removed from the sink afterwards.
+    The CPU time is curl's and the sink's during the upload, as Coffre's is its command's
+    and its server's."""
     try:
-        return run_timed(
+        before = cpu_seconds(target.process.pid)
+        timed = run_timed(
             [
                 "curl",
                 "--silent",
@@ -64,6 +68,7 @@ def curl_put(target: Sink, path: Path, *, name: str = "upload.bin") -> Timed:
                 f"{target.url}/{name}",
             ]
         )
+        return dataclasses.replace(timed, cpu=timed.cpu + cpu_seconds(target.process.pid) - before)
     finally:
         (target.folder / name).unlink(missing_ok=True)
 

@@ -45,11 +45,29 @@ def free_port() -> int:
 
 @dataclass(frozen=True, slots=True)
 class Timed:
-    """One finished command: wall time from spawn to exit, and its peak RSS in bytes."""
+    """One finished command: wall time from spawn to exit, its peak RSS in bytes, and the
+    CPU time (user and system, every thread, and any child it waited for) it used."""
 
     seconds: float
     max_rss: int
     stdout: bytes
+    cpu: float = 0.0
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system, every thread) a running process has used so far, from
+    ``/proc/PID/stat``, in seconds (to the clock tick, 10 ms); 0 if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            # The command's name (field 2) is in parentheses and may hold spaces: the
+            # fields counted from the last ")" on. utime and stime are fields 14 and 15.
+            fields = f.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def run_timed(
@@ -81,7 +99,7 @@ def run_timed(
                 proc.stdin.close()
             if on_start is not None:
                 on_start(proc.pid)
-            status, peak, end = _wait(proc, start + timeout)
+            status, peak, end, cpu = _wait(proc, start + timeout)
         except BaseException:
             _kill(proc)
             raise
@@ -91,7 +109,7 @@ def run_timed(
             message = err.read().decode(errors="replace").strip()[-2000:]
             raise CommandFailed(f"{' '.join(argv)} exited {proc.returncode}: {message}")
         out.seek(0)
-        return Timed(end - start, peak, out.read())
+        return Timed(end - start, peak, out.read(), cpu)
 
 
 PEAK_POLL = 0.02
@@ -109,8 +127,9 @@ def _hwm(pid: int) -> int:
     return 0
 
 
-def _wait(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int, int, float]:
-    """Wait for ``proc`` with a deadline (a pidfd becomes readable at exit); its peak RSS.
+def _wait(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int, int, float, float]:
+    """Wait for ``proc`` with a deadline (a pidfd becomes readable at exit): its exit status,
+    peak RSS, the time it ended and its CPU time (wait4's user and system time).
 
     The peak is the child's VmHWM, read every PEAK_POLL seconds while it runs (it only
     grows, so the last reading misses at most the last few milliseconds). The kernel's
@@ -131,7 +150,8 @@ def _wait(proc: subprocess.Popen[bytes], deadline: float) -> tuple[int, int, flo
                 break
         end = time.perf_counter()
         _pid, status, rusage = os.wait4(proc.pid, 0)
-        return status, peak or rusage.ru_maxrss * 1024, end
+        cpu = rusage.ru_utime + rusage.ru_stime
+        return status, peak or rusage.ru_maxrss * 1024, end, cpu
     finally:
         os.close(fd)
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 import contextlib
 import filecmp
 import hashlib
+import os
 import shutil
 import sys
 from pathlib import Path
 
 from bench import data, nginx, peers
 from bench.coffre_runner import Cli, Measured, server
-from bench.config import MIB, Config, size_label
+from bench.config import GIB, MIB, Config, size_label
 from bench.stats import Results, Target
+
+CORES = len(os.sched_getaffinity(0))
+"""The cores this process may run on: the CPU ceilings below assume every one of them busy."""
 
 
 def _log(text: str) -> None:
@@ -31,6 +35,19 @@ def _memory(results: Results, key: str, what: str, m: Measured) -> None:
     results.add(
         f"{key}.server_rss", f"{what}: server peak RSS", "MiB", m.server_rss / MIB, higher=False
     )
+
+
+def _cpu_per_gib(results: Results, key: str, label: str, cpu: float, size: int) -> None:
+    results.add(f"{key}_cpu", f"{label}: CPU", "s/GiB", cpu * GIB / size, higher=False)
+
+
+def _ceiling(results: Results, key: str, label: str, unit: str, work: float, cpu: float) -> float:
+    """What a transfer would reach if its CPU time were its only bound and every core ran it
+    (``work`` in the metric's unit per transfer, so MB or files): the most it can do on
+    this machine without less CPU per byte or per file, whatever else overlaps."""
+    value = work * CORES / cpu if cpu else 0.0
+    results.add(f"{key}_ceiling", f"{label}: CPU ceiling, {CORES} cores", unit, value, higher=True)
+    return value
 
 
 def _sha256(path: Path) -> str:
@@ -76,6 +93,15 @@ def big(cfg: Config, results: Results, work: Path) -> None:
         ("big.get", "big.nginx", None),
     ):
         results.target(Target(key, baseline, ratio=ratio))
+    for key, baseline in (
+        ("big.put_cpu", "big.curl_cpu"),
+        ("big.put_cpu", "big.rclone_in_cpu"),
+        ("big.get_cpu", "big.rclone_out_cpu"),
+        ("big.put_ceiling", "big.curl"),
+        ("big.put_ceiling", "big.rclone_in"),
+        ("big.get_ceiling", "big.rclone_out"),
+    ):
+        results.target(Target(key, baseline))
     for key in ("big.put", "big.get"):
         for side in ("client", "server"):
             results.target(
@@ -106,12 +132,19 @@ def big(cfg: Config, results: Results, work: Path) -> None:
             up = cli.run("put", "-q", str(source), f"/big-{run}")
             put_speed = speed("big.put", f"coffre put, {label}", up.seconds)
             _memory(results, "big.put", "coffre put", up)
-            speed("big.curl", "curl -T → uvicorn sink, fsync", peers.curl_put(sink, source).seconds)
+            t = peers.curl_put(sink, source)
+            speed("big.curl", "curl -T → uvicorn sink, fsync", t.seconds)
+            curl_cpu = t.cpu
             t = peers.curl_put(sink_nofsync, source)
             speed("big.curl_nofsync", "curl -T → uvicorn sink, no fsync", t.seconds)
             t = peers.curl_put(sink_drop, source)
             speed("big.curl_drop", "curl -T → uvicorn sink, fsync, drops cache", t.seconds)
-            speed("big.rclone_in", "rclone crypt copy in", rclone.copy_in(source_dir).seconds)
+            copied_in = rclone.copy_in(source_dir)
+            speed("big.rclone_in", "rclone crypt copy in", copied_in.seconds)
+            _cpu_per_gib(results, "big.put", "coffre put (command + server)", up.cpu, size)
+            _cpu_per_gib(results, "big.curl", "curl -T + uvicorn sink, fsync", curl_cpu, size)
+            _cpu_per_gib(results, "big.rclone_in", "rclone crypt copy in", copied_in.cpu, size)
+            _ceiling(results, "big.put", "coffre put", "MB/s", size / 1e6, up.cpu)
 
             dest.mkdir()
             down = cli.run("get", "-q", f"/big-{run}", str(got))
@@ -120,7 +153,11 @@ def big(cfg: Config, results: Results, work: Path) -> None:
             _check(got, size, digest if run == 0 else None)
             shutil.rmtree(dest)
             dest.mkdir()
-            speed("big.rclone_out", "rclone crypt copy out", rclone.copy_out(dest).seconds)
+            copied_out = rclone.copy_out(dest)
+            speed("big.rclone_out", "rclone crypt copy out", copied_out.seconds)
+            _cpu_per_gib(results, "big.get", "coffre get (command + server)", down.cpu, size)
+            _cpu_per_gib(results, "big.rclone_out", "rclone crypt copy out", copied_out.cpu, size)
+            _ceiling(results, "big.get", "coffre get", "MB/s", size / 1e6, down.cpu)
             _check(got, size, digest if run == 0 else None)
             shutil.rmtree(dest)
             rclone.wipe()
@@ -174,6 +211,13 @@ def small(cfg: Config, results: Results, work: Path) -> None:
     )
     results.target(Target("small.put", "small.rclone_in", ratio=1.5))
     results.target(Target("small.get", "small.rclone_out", ratio=1.5))
+    for key, baseline in (
+        ("small.put_cpu", "small.rclone_in_cpu"),
+        ("small.get_cpu", "small.rclone_out_cpu"),
+        ("small.put_ceiling", "small.rclone_in"),
+        ("small.get_ceiling", "small.rclone_out"),
+    ):
+        results.target(Target(key, baseline))
     rclone = peers.Rclone(work)
     copies = work / "copies"  # every local copy, removed only at the end
     copies.mkdir()
@@ -182,6 +226,9 @@ def small(cfg: Config, results: Results, work: Path) -> None:
         value = count / seconds
         results.add(key, label, "files/s", value, higher=True)
         return value
+
+    def cpu(key: str, label: str, seconds: float) -> None:
+        results.add(f"{key}_cpu", f"{label}: CPU", "us/file", seconds * 1e6 / count, higher=False)
 
     with server(work) as srv:
         cli = Cli(srv, work / "home", "small@bench.invalid")
@@ -192,6 +239,9 @@ def small(cfg: Config, results: Results, work: Path) -> None:
             _memory(results, "small.put", "coffre put (small files)", up)
             copied_in = rclone.copy_in(source, f"run-{run}")
             rate("small.rclone_in", "rclone crypt copy in", copied_in.seconds)
+            cpu("small.put", "coffre put (command + server)", up.cpu)
+            cpu("small.rclone_in", "rclone crypt copy in", copied_in.cpu)
+            _ceiling(results, "small.put", "coffre put", "files/s", count, up.cpu)
 
             dest = copies / f"coffre-{run}"
             down = cli.run("get", "-q", f"/small-{run}", str(dest))
@@ -202,6 +252,9 @@ def small(cfg: Config, results: Results, work: Path) -> None:
             dest.mkdir()
             copied_out = rclone.copy_out(dest, f"run-{run}")
             rate("small.rclone_out", "rclone crypt copy out", copied_out.seconds)
+            cpu("small.get", "coffre get (command + server)", down.cpu)
+            cpu("small.rclone_out", "rclone crypt copy out", copied_out.cpu)
+            _ceiling(results, "small.get", "coffre get", "files/s", count, down.cpu)
             _check_tree(source, dest, count, full=run == 0)
             # Off the server only (its small files live in its database): no local file
             # is deleted, and the next run's listing is as small as this one's.
