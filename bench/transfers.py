@@ -142,6 +142,8 @@ def big(cfg: Config, results: Results, work: Path) -> None:
             copied_in = rclone.copy_in(source_dir)
             speed("big.rclone_in", "rclone crypt copy in", copied_in.seconds)
             _cpu_per_gib(results, "big.put", "coffre put (command + server)", up.cpu, size)
+            _cpu_per_gib(results, "big.put_client", "coffre put, the command", up.client_cpu, size)
+            _cpu_per_gib(results, "big.put_server", "coffre put, the server", up.server_cpu, size)
             _cpu_per_gib(results, "big.curl", "curl -T + uvicorn sink, fsync", curl_cpu, size)
             _cpu_per_gib(results, "big.rclone_in", "rclone crypt copy in", copied_in.cpu, size)
             _ceiling(results, "big.put", "coffre put", "MB/s", size / 1e6, up.cpu)
@@ -156,6 +158,10 @@ def big(cfg: Config, results: Results, work: Path) -> None:
             copied_out = rclone.copy_out(dest)
             speed("big.rclone_out", "rclone crypt copy out", copied_out.seconds)
             _cpu_per_gib(results, "big.get", "coffre get (command + server)", down.cpu, size)
+            _cpu_per_gib(
+                results, "big.get_client", "coffre get, the command", down.client_cpu, size
+            )
+            _cpu_per_gib(results, "big.get_server", "coffre get, the server", down.server_cpu, size)
             _cpu_per_gib(results, "big.rclone_out", "rclone crypt copy out", copied_out.cpu, size)
             _ceiling(results, "big.get", "coffre get", "MB/s", size / 1e6, down.cpu)
             _check(got, size, digest if run == 0 else None)
@@ -240,6 +246,8 @@ def small(cfg: Config, results: Results, work: Path) -> None:
             copied_in = rclone.copy_in(source, f"run-{run}")
             rate("small.rclone_in", "rclone crypt copy in", copied_in.seconds)
             cpu("small.put", "coffre put (command + server)", up.cpu)
+            cpu("small.put_client", "coffre put, the command", up.client_cpu)
+            cpu("small.put_server", "coffre put, the server", up.server_cpu)
             cpu("small.rclone_in", "rclone crypt copy in", copied_in.cpu)
             _ceiling(results, "small.put", "coffre put", "files/s", count, up.cpu)
 
@@ -253,6 +261,8 @@ def small(cfg: Config, results: Results, work: Path) -> None:
             copied_out = rclone.copy_out(dest, f"run-{run}")
             rate("small.rclone_out", "rclone crypt copy out", copied_out.seconds)
             cpu("small.get", "coffre get (command + server)", down.cpu)
+            cpu("small.get_client", "coffre get, the command", down.client_cpu)
+            cpu("small.get_server", "coffre get, the server", down.server_cpu)
             cpu("small.rclone_out", "rclone crypt copy out", copied_out.cpu)
             _ceiling(results, "small.get", "coffre get", "files/s", count, down.cpu)
             _check_tree(source, dest, count, full=run == 0)
