@@ -30,6 +30,9 @@ from coffre.protocol.types import (
 
 NodeKind = Literal["folder", "file"]
 MAX_CHUNKS = 1 << 22  # 4 TiB at 1 MiB chunks
+MAX_INT = (1 << 63) - 1
+"""The largest integer either database stores (a signed 64-bit column): no number a request
+carries into a query or a row may be larger."""
 
 
 class Model(BaseModel):
@@ -38,6 +41,9 @@ class Model(BaseModel):
         frozen=True,
         val_json_bytes="base64",
         ser_json_bytes="base64",
+        # No NaN or infinity: a link whose expiry was NaN never expired (NaN <= now is
+        # false), and JSON has no way to write either back.
+        allow_inf_nan=False,
         # A command builds only the validators it uses, on first use (pydantic 2.14 or
         # later makes that thread-safe); the server builds them all at start: build_all().
         defer_build=True,

@@ -27,7 +27,7 @@ def _read(ctx: Ctx, user_id: str, after: int, limit: int) -> m.EventList:
 async def feed(
     ctx: Ctx,
     who: Caller,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=m.MAX_INT)] = 0,
     wait: Annotated[float, Query(ge=0, le=60)] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Response:
