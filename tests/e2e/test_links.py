@@ -83,6 +83,16 @@ def test_no_key_and_expiry(cli: Cli, server: Server, tmp_path: Path) -> None:
     assert expired.returncode == 3
     assert b"expired" in expired.stderr
     assert cli.run("link", "create", "--expires", "soon", "note.txt", check=False).returncode == 2
+    # Past 100 years, or past what a number holds, is refused before any link is made (a
+    # huge one was made, then the command failed to print its expiry, and so did every
+    # `coffre link ls` after it).
+    links_before = cli.out("link", "ls")
+    for far in ("5300w", "999999999999999999999999w", "1" + "0" * 5000 + "s"):
+        refused = cli.run("link", "create", "--expires", far, "note.txt", check=False)
+        assert refused.returncode == 2, refused.stderr
+        assert b"longer than 100 years" in refused.stderr
+    assert cli.out("link", "ls") == links_before
+    assert cli.run("link", "create", "--expires", "5200w", "note.txt").returncode == 0
 
 
 def test_the_server_never_sees_a_link_key_or_password(tmp_path: Path) -> None:

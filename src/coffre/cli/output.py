@@ -22,7 +22,13 @@ def human_size(n: int) -> str:
 
 
 def local_time(seconds: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+    """A moment in local time to the minute; one this system cannot represent (a file's
+    modification time, a link's expiry: numbers another device or the server chose) is
+    shown as its number of seconds instead of failing the command."""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+    except (OverflowError, OSError, ValueError):
+        return f"@{seconds:.0f}"
 
 
 def table(rows: list[list[str]], *, right: frozenset[int] = frozenset()) -> None:

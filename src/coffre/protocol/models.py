@@ -30,6 +30,9 @@ from coffre.protocol.types import (
 
 NodeKind = Literal["folder", "file"]
 MAX_CHUNKS = 1 << 22  # 4 TiB at 1 MiB chunks
+MAX_TIME = 253402300799.0
+"""9999-12-31 23:59:59 UTC: the latest moment a request may name (a link's expiry), so that
+every client can show it."""
 MAX_INT = (1 << 63) - 1
 """The largest integer either database stores (a signed 64-bit column): no number a request
 carries into a query or a row may be larger."""
@@ -432,7 +435,9 @@ class LinkCreate(Model):
     envelope: Envelope = Field(description="the node key sealed under the link key")
     auth: Secret = Field(description="HKDF-Expand(link key, 'coffre/v1 link-auth'); stored hashed")
     kdf: KdfParams | None = Field(default=None, description="for a password link")
-    expires: float | None = Field(default=None, description="seconds since the epoch")
+    expires: float | None = Field(
+        default=None, le=MAX_TIME, description="seconds since the epoch, before year 10000"
+    )
     request: bool = Field(
         default=False,
         description="an upload-only link to a folder; envelope is then the request's "
