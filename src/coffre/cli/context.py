@@ -7,6 +7,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import click
 
@@ -30,6 +31,23 @@ def retry_for() -> float:
         raise UsageError("COFFRE_RETRY_FOR must be a number of seconds") from None
 
 
+def server_address(text: str) -> str:
+    """``--server`` (or COFFRE_SERVER) as the API's base URL: http or https, a host, a valid
+    port; a usage error otherwise (it was an internal error from deep in the client)."""
+    try:
+        parts = urlsplit(text.strip())
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        valid = False
+    if not valid:
+        raise UsageError(
+            f"{text!r} is not a server address (like https://coffre.example or "
+            "http://127.0.0.1:8080)"
+        )
+    return text.strip().rstrip("/")
+
+
 @dataclass
 class CliContext:
     server_option: str | None
@@ -37,9 +55,9 @@ class CliContext:
     _drive: Drive | None = field(default=None, repr=False)
 
     def server(self, session: SavedSession | None = None) -> str:
-        return (
-            self.server_option or (session.server if session else None) or DEFAULT_SERVER
-        ).rstrip("/")
+        if self.server_option:
+            return server_address(self.server_option)
+        return ((session.server if session else None) or DEFAULT_SERVER).rstrip("/")
 
     def api(self, session: SavedSession | None = None) -> Api:
         """An API client: for ``session`` (its server and token), or anonymous."""
