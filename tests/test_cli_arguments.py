@@ -44,3 +44,15 @@ def test_a_server_address_that_is_no_http_url_is_a_usage_error(
             "(like https://coffre.example or http://127.0.0.1:8080)\n"
         )
     assert not (tmp_path / "session.json").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "soon"])
+def test_a_retry_time_that_is_no_number_of_seconds_is_a_usage_error(
+    tmp_path: Path, value: str
+) -> None:
+    """ "nan" and "inf" parse as floats: NaN silently meant no retrying at all."""
+    result = _coffre(
+        tmp_path, "login", "a@example.org", "--password-stdin", env={"COFFRE_RETRY_FOR": value}
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == b"coffre: COFFRE_RETRY_FOR must be a number of seconds\n"

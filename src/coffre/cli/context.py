@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -26,9 +27,12 @@ _SHARED_PATH = re.compile(r"^([^/:@\s]+@[^/:\s]+):(.*)$")
 def retry_for() -> float:
     """Seconds to keep retrying when the server is unreachable (env COFFRE_RETRY_FOR)."""
     try:
-        return max(0.0, float(os.environ.get("COFFRE_RETRY_FOR", "20")))
+        seconds = float(os.environ.get("COFFRE_RETRY_FOR", "20"))
     except ValueError:
-        raise UsageError("COFFRE_RETRY_FOR must be a number of seconds") from None
+        seconds = math.nan
+    if not math.isfinite(seconds):  # "nan" and "inf" parse, and would mean never or 0
+        raise UsageError("COFFRE_RETRY_FOR must be a number of seconds")
+    return max(0.0, seconds)
 
 
 def server_address(text: str) -> str:
