@@ -21,6 +21,13 @@ def test_settings_come_from_their_variables() -> None:
         ({"COFFRE_REQUEST_THREADS": "4.5"}, "COFFRE_REQUEST_THREADS must be a whole number"),
         ({"COFFRE_REQUEST_THREADS": "0"}, "COFFRE_REQUEST_THREADS must be at least 1, not 0"),
         ({"COFFRE_REQUEST_THREADS": "-2"}, "COFFRE_REQUEST_THREADS must be at least 1, not -2"),
+        # No count, size or time is below zero (a quota of -5 was taken), and no size
+        # limit of a request or a chunk, nor the pool of connections, is zero.
+        ({"COFFRE_STORAGE_QUOTA": "-5"}, "COFFRE_STORAGE_QUOTA must be at least 0, not -5"),
+        ({"COFFRE_GC_INTERVAL": "-1"}, "COFFRE_GC_INTERVAL must be at least 0, not -1"),
+        ({"COFFRE_MAX_CHUNK_SIZE": "0"}, "COFFRE_MAX_CHUNK_SIZE must be at least 1, not 0"),
+        ({"COFFRE_MAX_JSON_BYTES": "0"}, "COFFRE_MAX_JSON_BYTES must be at least 1, not 0"),
+        ({"COFFRE_DB_POOL_SIZE": "0"}, "COFFRE_DB_POOL_SIZE must be at least 1, not 0"),
     ],
 )
 def test_a_bad_number_is_refused_with_its_variable_named(env: dict[str, str], message: str) -> None:

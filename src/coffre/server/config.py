@@ -117,8 +117,11 @@ def _parse(setting: Setting, kind: type, text: str) -> Any:
         value = _PARSERS[kind](text)
     except ValueError:
         raise UsageError(f"{setting.env} must be a whole number, not {text!r}") from None
-    if setting.minimum is not None and value < setting.minimum:
-        raise UsageError(f"{setting.env} must be at least {setting.minimum}, not {value}")
+    # No count, size or time here means anything below zero (-5 as a quota was taken and
+    # refused every upload); some cannot be zero either (their own minimum).
+    minimum = setting.minimum if setting.minimum is not None else 0 if kind is int else None
+    if minimum is not None and value < minimum:
+        raise UsageError(f"{setting.env} must be at least {minimum}, not {value}")
     return value
 
 
@@ -160,17 +163,22 @@ DOCS: dict[str, Setting] = {
         "COFFRE_GC_INTERVAL", "Seconds between garbage-collection passes (default 600; 0: off)."
     ),
     "min_chunk_size": Setting(
-        "COFFRE_MIN_CHUNK_SIZE", "Smallest plaintext chunk size accepted (default 65536)."
+        "COFFRE_MIN_CHUNK_SIZE",
+        "Smallest plaintext chunk size accepted (default 65536).",
+        minimum=1,
     ),
     "max_chunk_size": Setting(
-        "COFFRE_MAX_CHUNK_SIZE", "Largest plaintext chunk size accepted (default 16 MiB)."
+        "COFFRE_MAX_CHUNK_SIZE",
+        "Largest plaintext chunk size accepted (default 16 MiB).",
+        minimum=1,
     ),
     "max_json_bytes": Setting(
-        "COFFRE_MAX_JSON_BYTES", "Largest JSON request body accepted (default 4 MiB)."
+        "COFFRE_MAX_JSON_BYTES", "Largest JSON request body accepted (default 4 MiB).", minimum=1
     ),
     "max_range_bytes": Setting(
         "COFFRE_MAX_RANGE_BYTES",
         "Largest body of a ranged chunk upload, several chunks in one request (default 64 MiB).",
+        minimum=1,
     ),
     "login_failures_per_account": Setting(
         "COFFRE_LOGIN_FAILURES_PER_ACCOUNT",
@@ -208,6 +216,7 @@ DOCS: dict[str, Setting] = {
         "COFFRE_DB_POOL_SIZE",
         "PostgreSQL connections each process keeps open (default 10; up to twice as many "
         "under load).",
+        minimum=1,
     ),
     "request_threads": Setting(
         "COFFRE_REQUEST_THREADS",
