@@ -11,7 +11,12 @@ from coffre.server.config import Settings
 def test_settings_come_from_their_variables() -> None:
     settings = Settings.from_env({"COFFRE_REQUEST_THREADS": "3", "COFFRE_PORT": "9000"})
     assert (settings.request_threads, settings.port) == (3, 9000)
-    assert Settings.from_env({}).request_threads == 8
+    unset = Settings.from_env({})
+    assert unset.request_threads == 0  # by database:
+    assert unset.request_threads_for(sqlite=True) == 3
+    assert unset.request_threads_for(sqlite=False) == 8
+    assert settings.request_threads_for(sqlite=True) == 3
+    assert settings.request_threads_for(sqlite=False) == 3
 
 
 @pytest.mark.parametrize(

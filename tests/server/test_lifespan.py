@@ -25,6 +25,22 @@ def test_request_threads_bound_the_pool_that_runs_request_work(settings: Setting
         app.state.ctx.db.dispose()
 
 
+def test_without_the_setting_the_pool_is_sized_by_the_database(settings: Settings) -> None:
+    """On SQLite a few threads (more only pass the interpreter around); on PostgreSQL,
+    whose statements wait on a round trip, more."""
+    app = create_app(replace(settings, request_threads=0))
+
+    async def started() -> int:
+        async with app.router.lifespan_context(app):
+            return to_thread.current_default_thread_limiter().total_tokens
+
+    try:
+        expected = 3 if app.state.ctx.db.is_sqlite else 8
+        assert anyio.run(started) == expected
+    finally:
+        app.state.ctx.db.dispose()
+
+
 def test_what_the_server_built_at_start_is_frozen_while_it_runs(settings: Settings) -> None:
     """A full collection does not walk the objects made before the server started
     serving; they are handed back to the collector when it stops."""

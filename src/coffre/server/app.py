@@ -109,8 +109,10 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         # 40 threads unless told otherwise. Those threads share one interpreter: with 40
         # runnable, a writer holding the database's write lock gets a fortieth of it, and
         # writes queue for seconds. Fewer threads, the rest of the requests waiting their
-        # turn in order: docs/performance.md, "The threads of coffre serve".
-        to_thread.current_default_thread_limiter().total_tokens = ctx.settings.request_threads
+        # turn in order: docs/performance.md, "The threads of coffre serve". On SQLite
+        # fewer still (Settings.request_threads_for).
+        threads = ctx.settings.request_threads_for(sqlite=ctx.db.is_sqlite)
+        to_thread.current_default_thread_limiter().total_tokens = threads
         interval = ctx.settings.gc_interval
         task = asyncio.create_task(_collector(ctx, interval)) if interval > 0 else None
         # On PostgreSQL, changes made through other API processes wake this one's long polls.
