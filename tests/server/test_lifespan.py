@@ -12,33 +12,29 @@ from coffre.server.app import create_app
 from coffre.server.config import Settings
 
 
-def test_request_threads_bound_the_pool_that_runs_request_work(settings: Settings) -> None:
-    app = create_app(replace(settings, request_threads=3))
+def _request_pool_size(settings: Settings) -> tuple[int, bool]:
+    """The request threads of a server started with ``settings``; whether on SQLite."""
+    app = create_app(settings)
 
     async def started() -> int:
         async with app.router.lifespan_context(app):
             return to_thread.current_default_thread_limiter().total_tokens
 
     try:
-        assert anyio.run(started) == 3
+        return anyio.run(started), app.state.ctx.db.is_sqlite
     finally:
         app.state.ctx.db.dispose()
+
+
+def test_request_threads_bound_the_pool_that_runs_request_work(settings: Settings) -> None:
+    assert _request_pool_size(replace(settings, request_threads=5))[0] == 5
 
 
 def test_without_the_setting_the_pool_is_sized_by_the_database(settings: Settings) -> None:
     """On SQLite a few threads (more only pass the interpreter around); on PostgreSQL,
     whose statements wait on a round trip, more."""
-    app = create_app(replace(settings, request_threads=0))
-
-    async def started() -> int:
-        async with app.router.lifespan_context(app):
-            return to_thread.current_default_thread_limiter().total_tokens
-
-    try:
-        expected = 3 if app.state.ctx.db.is_sqlite else 8
-        assert anyio.run(started) == expected
-    finally:
-        app.state.ctx.db.dispose()
+    size, sqlite = _request_pool_size(replace(settings, request_threads=0))
+    assert size == (3 if sqlite else 8)
 
 
 def test_what_the_server_built_at_start_is_frozen_while_it_runs(settings: Settings) -> None:

@@ -52,7 +52,7 @@ class Settings:
     # Scale-out: PostgreSQL and S3 (docs/deploy.md, "Scale-out").
     auto_migrate: bool = True
     db_pool_size: int = 10
-    request_threads: int = 0  # 0: by database (resolved_request_threads)
+    request_threads: int = 0  # 0: by database (request_threads_for)
     s3_endpoint: str = ""
     s3_public_endpoint: str = ""
     s3_access_key: str = ""
