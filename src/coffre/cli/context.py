@@ -38,8 +38,9 @@ def retry_for() -> float:
 def server_address(text: str) -> str:
     """``--server`` (or COFFRE_SERVER) as the API's base URL: http or https, a host, a valid
     port; a usage error otherwise (it was an internal error from deep in the client)."""
+    address = text.strip()
     try:
-        parts = urlsplit(text.strip())
+        parts = urlsplit(address)
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError:
@@ -49,7 +50,7 @@ def server_address(text: str) -> str:
             f"{text!r} is not a server address (like https://coffre.example or "
             "http://127.0.0.1:8080)"
         )
-    return text.strip().rstrip("/")
+    return address.rstrip("/")
 
 
 @dataclass

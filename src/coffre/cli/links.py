@@ -22,18 +22,21 @@ _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
+MAX_DURATION = 100 * 365 * 86400
+"""The longest --expires: a link that should outlive this should not expire at all."""
+
+
 def parse_duration(text: str) -> int:
     match = _DURATION.match(text.strip().lower())
     digits = match.group(1).lstrip("0") if match else ""
     if match is None or not digits:
         raise UsageError(f"{text!r} is not a duration (like 30m, 12h, 7d or 2w)")
-    if len(digits) > 12 or int(digits) * _UNITS[match.group(2)] > MAX_DURATION:
+    # Past 12 digits no unit is under a century: not read as a number at all (Python
+    # refuses to read one of over 4,300 digits).
+    seconds = int(digits) * _UNITS[match.group(2)] if len(digits) <= 12 else MAX_DURATION + 1
+    if seconds > MAX_DURATION:
         raise UsageError(f"{text!r} is longer than 100 years; leave --expires out for no expiry")
-    return int(digits) * _UNITS[match.group(2)]
-
-
-MAX_DURATION = 100 * 365 * 86400
-"""The longest --expires: a link that should outlive this should not expire at all."""
+    return seconds
 
 
 @click.group()
