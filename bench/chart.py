@@ -130,8 +130,8 @@ def _scores(ax: Any, runs: Sequence[Run], wanted: Sequence[dict[str, Any]]) -> N
         labels.append(_label(current, target))
         for i, run in enumerate(runs):
             found = next((t for t in run["targets"] if _key(t) == _key(target)), None)
-            value = score(run, found, target) if found else None
-            if value is None:
+            value = None if found is None else score(run, found, target)
+            if found is None or value is None:
                 continue
             y = row + (i - (n - 1) / 2) * bar
             shown = min(max(value, FLOOR), CAP)

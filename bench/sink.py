@@ -9,7 +9,7 @@ Run as its own process on uvicorn with uvloop and httptools (the loop and parser
 the file before answering 201, as Coffre's server does with every chunk it stores. With
 --drop-cache it also lets each 8 MiB leave the page cache once it is on disk, as Coffre's
 server drops each chunk it has synced: on a machine where new memory is costly, that is
-most of the difference (docs/performance.md). ``GET /`` answers 200 (readiness).
+most of the difference (docs/performance-history.md). ``GET /`` answers 200 (readiness).
 """
 
 from __future__ import annotations

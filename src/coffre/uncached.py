@@ -7,7 +7,7 @@ then is copied out. Bytes that are read once and sent gain nothing from the cach
 a virtual machine whose host backs memory only when it is first touched (and takes freed
 memory back), finding those pages costs more than the copy: reading 1 GiB that was not
 cached took 2.2 s of system time here, against 0.04 s with ``O_DIRECT``
-(docs/performance.md). With ``O_DIRECT`` the disk writes straight into a page-aligned
+(docs/performance-history.md). With ``O_DIRECT`` the disk writes straight into a page-aligned
 buffer of the reader's, reused from read to read.
 
 The kernel keeps ``O_DIRECT`` coherent with the page cache (dirty pages of the file are

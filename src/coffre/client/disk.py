@@ -13,7 +13,7 @@ around them), each with a portable fallback:
   as it goes, so that it holds a few dozen MiB of the file rather than all of it, and the
   next chunks reuse the pages just freed. On a virtual machine whose host backs memory
   only when it is first touched (and takes freed memory back), new pages cost several
-  times what writing them does (docs/performance.md). Only a hint, like the one above.
+  times what writing them does (docs/performance-history.md). Only a hint, like the one above.
 - :func:`sync_files`: makes files durable together. ``syncfs`` once per filesystem commits
   all of them in one journal transaction, where an fsync per file commits one each;
   elsewhere, an fsync per file.

@@ -50,7 +50,7 @@ SETTLE_BEHIND = 32 * 1024 * 1024
 """A file being downloaded keeps at most about this much of itself in the page cache:
 each chunk written lets the one this far behind it, on disk by then, leave the cache
 (:func:`disk.settle`). Side by side, 1 GiB: 297-461 against 237-310 MB/s, with a third of
-the system time, on a machine where new memory is costly (docs/performance.md)."""
+the system time, on a machine where new memory is costly (docs/performance-history.md)."""
 SMALL_BATCH_FILES = 500
 SMALL_BATCH_BYTES = 4 * 1024 * 1024
 INLINE_MAX = 64 * 1024 + 16
@@ -309,7 +309,7 @@ class Downloader:
         handed it back and forth at every call (twelve futex calls a file). Side by side,
         10,000 files of 4 KiB, two sets of eight alternating pairs: 5,310 against 4,988 and
         5,264 against 5,036 files/s (medians), the client's system time 0.61 against 0.78 s
-        in both, its user time 5-10% less (docs/performance.md); eight writers had been
+        in both, its user time 5-10% less (docs/performance-history.md); eight writers had been
         slower than two.
         """
         batches = batched(jobs, lambda job: job.record.size, SMALL_BATCH_FILES, SMALL_BATCH_BYTES)

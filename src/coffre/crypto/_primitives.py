@@ -12,7 +12,7 @@ is visible in one place and can be audited (or swapped) here alone:
 
 All from OpenSSL (``cryptography``) but Ed25519, from libsodium (``nacl``): its signatures
 are the same bytes (Ed25519 is deterministic, RFC 8032), made and checked in half the time
-or less (22 against 49 us, 54 against 114 us; docs/performance.md), and its check refuses
+or less (22 against 49 us, 54 against 114 us; docs/performance-history.md), and its check refuses
 a key of small order, which OpenSSL's takes (under the neutral point as the key, R = the
 neutral point and S = 0 is a signature of every message).
 

@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         # 40 threads unless told otherwise. Those threads share one interpreter: with 40
         # runnable, a writer holding the database's write lock gets a fortieth of it, and
         # writes queue for seconds. Fewer threads, the rest of the requests waiting their
-        # turn in order: docs/performance.md, "The threads of coffre serve". On SQLite
+        # turn in order: docs/performance-history.md, "The threads of coffre serve". On SQLite
         # fewer still (Settings.request_threads_for).
         threads = ctx.settings.request_threads_for(sqlite=ctx.db.is_sqlite)
         to_thread.current_default_thread_limiter().total_tokens = threads
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None, ctx: Context | None = None) -> 
         # What the server has built by now (modules, tables, wire models, routes) lives as
         # long as it does. Frozen, a full garbage collection no longer walks it: under
         # load such a pause took about 100 ms, every request in flight waiting; frozen,
-        # about 10 (docs/performance.md, "Garbage collection").
+        # about 10 (docs/performance-history.md, "Garbage collection").
         gc.collect()
         gc.freeze()
         yield

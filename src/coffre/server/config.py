@@ -96,7 +96,7 @@ class Settings:
         """Threads for request work: the setting, else by database. On SQLite a request's
         work waits on nothing but the local disk and the interpreter, and more threads
         only hand the interpreter back and forth: 3 served 100 busy clients 18% faster
-        than 8 (docs/performance.md, "Fewer request threads on SQLite"). A PostgreSQL
+        than 8 (docs/performance-history.md, "Fewer request threads on SQLite"). A PostgreSQL
         statement waits on a round trip, which more threads overlap."""
         if self.request_threads:
             return self.request_threads

@@ -11,7 +11,7 @@ that write with ``O_DIRECT`` keep uploads out of it: chunks are written once and
 read soon after, and the memory they would hold serves the database and the next chunks
 better. The next chunk's write then takes pages just freed rather than new ones, which
 on a virtual machine whose host backs memory only when it is first touched (and takes
-freed memory back) is most of the server's CPU for an upload (docs/performance.md). For
+freed memory back) is most of the server's CPU for an upload (docs/performance-history.md). For
 the same reason a blob is read around the page cache (:mod:`coffre.uncached`).
 """
 

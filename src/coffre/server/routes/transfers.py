@@ -38,7 +38,7 @@ upload's four ranges of eight 1 MiB chunks each write all eight at once; many up
 once hold no more than this beyond what they held with four. 1 GiB uploads side by side,
 eight at once against four: medians 384 against 352 MB/s in six pairs, 370 against 353 in
 eight (no difference in two later sets, at a slower hour); the body of a range received
-in 25 against 35 ms (docs/performance.md)."""
+in 25 against 35 ms (docs/performance-history.md)."""
 READ_AHEAD = 4
 """Chunks of a ranged GET read at once, ahead of the one being sent: the reads of a
 range overlap one another on the disk, not only the sending. Eight 1 GiB downloads side

@@ -1,6 +1,6 @@
 """Drop ix_versions_node_id: uq_versions_node_number (node_id, number) serves every lookup
 of a node's versions, and the foreign key's checks, and each index keyed by a random id
-costs every new version a write at a random place (docs/performance.md).
+costs every new version a write at a random place (docs/performance-history.md).
 
 Revision ID: 0009
 Revises: 0008
