@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,22 @@ class Server:
         """One garbage-collection pass (``coffre worker --once``, untimed): blobs of what
         was deleted go, so that the disk does not fill up over many large runs."""
         run_timed([tool("coffre"), "worker", "--once", "--data", str(self.data)], env=self.env)
+
+    def collect_if_short(self, room: int) -> bool:
+        """Collect (:meth:`collect`) only if the data folder's file system has less than
+        ``room`` bytes free; the benchmark collects once more after its last run.
+
+        Deleting a run's thousand chunk files just before the next run's upload slows
+        that upload on an ext4 without a journal, as these machines' is: for a minute
+        or more after a deletion, allocating an inode skips each recently deleted one,
+        looking up its inode-table block (``recently_deleted`` in the kernel's
+        ``fs/ext4/ialloc.c``, checked only when the file system has no journal). One
+        file a run, as the curl sink and rclone crypt write, does not feel it; 1,024 do
+        (docs/performance.md, "The upload after a deletion")."""
+        if shutil.disk_usage(self.data).free >= room:
+            return False
+        self.collect()
+        return True
 
 
 @contextlib.contextmanager
