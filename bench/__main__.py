@@ -20,7 +20,9 @@ prints min / median / max of every metric and the ratio to its baseline. Benchma
 
 Every benchmark also records the peak memory of the coffre commands, the server and its
 own process over its whole duration. Each starts its own coffre serve (temporary data
-folder, free port) and stops it, and removes its temporary folder, however it ends.
+folder, free port) and stops it, and removes its temporary folder, however it ends: once
+every benchmark has run, where the disk has room, so that no benchmark measures just after
+thousands of files were deleted.
 
 Results go to bench/results/: NAME.txt (the table), NAME.json (every value), NAME.png (the
 chart), where NAME is "bench" for a full run, "quick" for --quick, with "-only-..." for a
@@ -54,7 +56,7 @@ from bench import (
     transfers,
     tree,
 )
-from bench.config import RESULTS, Config
+from bench.config import GIB, RESULTS, Config
 from bench.procs import tool
 from bench.stats import Results
 
@@ -133,6 +135,20 @@ def _compile_bytecode() -> None:
     compileall.compile_dir(Path(coffre.__file__).parent, quiet=1)
 
 
+KEEP_FREE = 40 * GIB
+"""Free disk below which a benchmark's folder is removed at once, not at the end."""
+
+
+def _remove_later(work: Path) -> bool:
+    """Whether to keep a finished benchmark's folder until every benchmark has run.
+
+    Removing it deletes thousands of files (chunks, small files, copies), and on an
+    ext4 without a journal, as these machines' is, files are created several times
+    slower for one to six minutes after a deletion (docs/performance.md, "Before
+    `small`"): the next benchmark would measure that. Kept while the disk has room."""
+    return shutil.disk_usage(work).free >= KEEP_FREE
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     signal.signal(signal.SIGTERM, _terminate)
@@ -156,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     meta = report.machine(cfg, versions)
     results = Results()
+    kept: list[Path] = []  # benchmarks' folders, removed at the end (see _remove_later)
     try:
         for name in args.only or list(BENCHMARKS):
             work = Path(tempfile.mkdtemp(prefix=f"coffre-bench-{name}-", dir=cfg.tmp))
@@ -165,8 +182,13 @@ def main(argv: list[str] | None = None) -> int:
                     BENCHMARKS[name](cfg, results, work)
                 peaks.record(results, name)
             finally:
-                shutil.rmtree(work, ignore_errors=True)
+                if _remove_later(work):
+                    kept.append(work)
+                else:
+                    shutil.rmtree(work, ignore_errors=True)
     finally:
+        for work in kept:
+            shutil.rmtree(work, ignore_errors=True)
         report.finish(meta)
         if results.metrics:
             table = report.text(results, meta)

@@ -47,12 +47,13 @@ class Server:
 
     def collect_if_short(self, room: int) -> bool:
         """Collect (:meth:`collect`) only if the data folder's file system has less than
-        ``room`` bytes free; the benchmark collects once more after its last run.
+        ``room`` bytes free. What is not collected goes with the benchmark's temporary
+        folder, once every benchmark has run (``bench/__main__.py``).
 
         Deleting a run's thousand chunk files just before the next run's upload slows
-        that upload on an ext4 without a journal, as these machines' is: for a minute
-        or more after a deletion, allocating an inode skips each recently deleted one,
-        looking up its inode-table block (``recently_deleted`` in the kernel's
+        that upload on an ext4 without a journal, as these machines' is: for 60 s to
+        6 minutes after a deletion, allocating an inode skips each recently deleted
+        one, looking up its inode-table block (``recently_deleted`` in the kernel's
         ``fs/ext4/ialloc.c``, checked only when the file system has no journal). One
         file a run, as the curl sink and rclone crypt write, does not feel it; 1,024 do
         (docs/performance.md, "The upload after a deletion")."""

@@ -74,8 +74,8 @@ def big(cfg: Config, results: Results, work: Path) -> None:
         "(one sink also drops what is on disk from the cache, as coffre serve does); rclone "
         "does not; nginx serves the source file to curl -o /dev/null (sendfile, nothing "
         "written). Each run's file is deleted after it (untimed; its blobs are collected "
-        "after the last run, where the disk has room), and a file a quarter of the size "
-        "goes up and down (untimed) to compare peak memory.",
+        "only if the disk runs short of room), and a file a quarter of the size goes up "
+        "and down (untimed) to compare peak memory.",
     )
     # Memory must not grow with the file: compare with a file a quarter of the size, big
     # enough that the transfer window is full for most of it (at a sixteenth of 1 GiB the
@@ -186,7 +186,6 @@ def big(cfg: Config, results: Results, work: Path) -> None:
             # file, rclone's), twice over, must stay free; else collect now, not later.
             srv.collect_if_short(8 * size)
             _log(f"[big] run {run + 1}/{cfg.runs}: put {put_speed:.0f}, get {get_speed:.0f} MB/s")
-        srv.collect()
         if cfg.profile:
             out = cfg.results
             cli.profiled(
