@@ -56,7 +56,8 @@ from bench import (
     transfers,
     tree,
 )
-from bench.config import GIB, RESULTS, Config
+from bench.cleanup import remove_later
+from bench.config import RESULTS, Config
 from bench.procs import tool
 from bench.stats import Results
 
@@ -135,20 +136,6 @@ def _compile_bytecode() -> None:
     compileall.compile_dir(Path(coffre.__file__).parent, quiet=1)
 
 
-KEEP_FREE = 40 * GIB
-"""Free disk below which a benchmark's folder is removed at once, not at the end."""
-
-
-def _remove_later(work: Path) -> bool:
-    """Whether to keep a finished benchmark's folder until every benchmark has run.
-
-    Removing it deletes thousands of files (chunks, small files, copies), and on an
-    ext4 without a journal, as these machines' is, files are created several times
-    slower for one to six minutes after a deletion (docs/performance.md, "Before
-    `small`"): the next benchmark would measure that. Kept while the disk has room."""
-    return shutil.disk_usage(work).free >= KEEP_FREE
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     signal.signal(signal.SIGTERM, _terminate)
@@ -172,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     meta = report.machine(cfg, versions)
     results = Results()
-    kept: list[Path] = []  # benchmarks' folders, removed at the end (see _remove_later)
+    kept: list[Path] = []  # benchmarks' folders, removed at the end (bench/cleanup.py)
     try:
         for name in args.only or list(BENCHMARKS):
             work = Path(tempfile.mkdtemp(prefix=f"coffre-bench-{name}-", dir=cfg.tmp))
@@ -182,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                     BENCHMARKS[name](cfg, results, work)
                 peaks.record(results, name)
             finally:
-                if _remove_later(work):
+                if remove_later(work):
                     kept.append(work)
                 else:
                     shutil.rmtree(work, ignore_errors=True)

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from bench import coffre_runner
+from bench import cleanup, coffre_runner
 from bench.coffre_runner import Server
 
 
@@ -54,12 +54,10 @@ def test_a_disk_short_of_room_is_collected_at_once(
 def test_a_finished_benchmarks_folder_is_kept_for_the_end_while_the_disk_has_room(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bench import __main__ as entry
-
     def disk_usage(free: int) -> Any:
         return lambda _path: SimpleNamespace(total=2 * free, used=free, free=free)
 
-    monkeypatch.setattr(entry.shutil, "disk_usage", disk_usage(entry.KEEP_FREE))
-    assert entry._remove_later(tmp_path) is True
-    monkeypatch.setattr(entry.shutil, "disk_usage", disk_usage(entry.KEEP_FREE - 1))
-    assert entry._remove_later(tmp_path) is False
+    monkeypatch.setattr(cleanup.shutil, "disk_usage", disk_usage(cleanup.KEEP_FREE))
+    assert cleanup.remove_later(tmp_path) is True
+    monkeypatch.setattr(cleanup.shutil, "disk_usage", disk_usage(cleanup.KEEP_FREE - 1))
+    assert cleanup.remove_later(tmp_path) is False
