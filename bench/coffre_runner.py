@@ -56,7 +56,7 @@ class Server:
         one, looking up its inode-table block (``recently_deleted`` in the kernel's
         ``fs/ext4/ialloc.c``, checked only when the file system has no journal). One
         file a run, as the curl sink and rclone crypt write, does not feel it; 1,024 do
-        (docs/performance.md, "The upload after a deletion")."""
+        (docs/performance-history.md, "The upload after a deletion")."""
         if shutil.disk_usage(self.data).free >= room:
             return False
         self.collect()
