@@ -158,3 +158,25 @@ def read_file(path: str | os.PathLike[str]) -> bytes | None:
         return bytes(view[:got]) if got == size else None
     finally:
         os.close(fd)
+
+
+def read_at(path: str | os.PathLike[str], offset: int, length: int) -> bytes | None:
+    """``length`` bytes of the file from ``offset`` (a multiple of :data:`ALIGN`), read
+    directly into a buffer of the calling thread's and copied out; fewer where the file
+    ends before. ``None`` where that is not possible (as :func:`read_file`)."""
+    if offset % ALIGN:
+        raise ValueError(f"offset {offset} is not a multiple of {ALIGN}")
+    if length > LARGEST:
+        return None
+    fd = open_direct(path)
+    if fd is None:
+        return None
+    try:
+        view = memoryview(_READS.get(length))[: round_up(length)]
+        try:
+            got = read_into(fd, view, offset)
+        except Refused:
+            return None
+        return bytes(view[: min(got, length)])
+    finally:
+        os.close(fd)

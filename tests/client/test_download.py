@@ -19,6 +19,7 @@ from coffre.client.download import Downloader, SmallJob
 from coffre.client.upload import SmallJob as SmallUpload
 from coffre.client.upload import Uploader
 from coffre.errors import IntegrityError, LocalError, NotFound
+from tests.blob_files import unpack
 from tests.client.helpers import CHUNK, put
 from tests.conftest import User
 from tests.pagecache import cached
@@ -99,6 +100,7 @@ def test_a_bad_range_after_others_were_written_leaves_no_file(
     assert entry.record is not None and entry.record.version is not None
     assert entry.version is not None
     content = entry.version.content_id.hex()
+    unpack(blob_dir, content)
     chunk = blob_dir / content[:2] / content / "1"  # in the first range, answered last
     raw = bytearray(chunk.read_bytes())
     raw[-1] ^= 1

@@ -16,6 +16,7 @@ from coffre.client.drive import Drive, Entry
 from coffre.client.upload import SMALL_BATCH_FILES, SmallJob, Uploader
 from coffre.crypto import stream as cs
 from coffre.errors import Conflict, IntegrityError, LocalError, NotFound
+from tests.blob_files import unpack
 from tests.client.helpers import CHUNK, blob_files, fetch, put
 from tests.conftest import User
 
@@ -185,6 +186,7 @@ def test_a_download_with_a_missing_chunk_leaves_no_file(
     assert entry.version is not None and entry.record is not None
     assert entry.record.version is not None
     content = entry.version.content_id.hex()
+    unpack(blob_dir, content)
     lost = blob_dir / content[:2] / content / "4"
     assert lost.is_file()
     lost.unlink()
@@ -219,6 +221,7 @@ def test_a_download_of_a_chunk_of_the_wrong_size_leaves_no_file(
     assert entry.version is not None and entry.record is not None
     assert entry.record.version is not None
     content = entry.version.content_id.hex()
+    unpack(blob_dir, content)
     chunk = blob_dir / content[:2] / content / str(index)
     chunk.write_bytes(chunk.read_bytes()[:-1])
     out = tmp_path / "out"
@@ -235,6 +238,7 @@ def test_a_download_of_changed_data_leaves_no_file(
     assert entry.version is not None and entry.record is not None
     assert entry.record.version is not None
     content = entry.version.content_id.hex()
+    unpack(blob_dir, content)
     chunk = blob_dir / content[:2] / content / "6"
     raw = bytearray(chunk.read_bytes())
     raw[0] ^= 1

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import blob_files
 from tests.e2e.conftest import Cli, Server
 
 pytestmark = pytest.mark.e2e
@@ -19,12 +20,7 @@ SIZE = 96 * 1024 * 1024 + 17
 
 
 def chunks_stored(server: Server) -> int:
-    blobs = server.data / "blobs"
-    return (
-        sum(1 for p in blobs.rglob("*") if p.is_file() and p.name.isdigit())
-        if blobs.exists()
-        else 0
-    )
+    return blob_files.chunks_held(server.data / "blobs")
 
 
 def wait_for_chunks(server: Server, at_least: int, timeout: float = 60) -> None:

@@ -23,7 +23,7 @@ The tests in this folder play the server's part against the real client library
 - :class:`ServerStore`, the server's state at rest as an operator with a shell sees it: rows
   of the metadata database (``app.state.ctx.db``, tables in
   :mod:`coffre.server.db.tables`) and the blob files of the local blob store
-  (``ROOT/ab/CONTENT_ID/INDEX``, :mod:`coffre.server.blobs.local`).
+  (``ROOT/ab/CONTENT_ID/INDEX`` or ``FIRST-COUNT-SIZE``, :mod:`coffre.server.blobs.local`).
 
 And small byte helpers: :func:`flip` (one bit of a byte string) and :func:`flip_b64` (the
 same inside a base64 JSON field).
@@ -45,9 +45,10 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from coffre.server.blobs import LocalBlobStore, chunk_key
+from coffre.server.blobs import LocalBlobStore
 from coffre.server.context import Context
 from coffre.server.db import tables as t
+from tests import blob_files
 
 Row = TypeVar("Row", bound=t.Base)
 
@@ -306,18 +307,12 @@ class ServerStore:
 
     # -- blobs ----------------------------------------------------------------------------
 
-    def blob_path(self, content_id: str, index: int) -> Path:
-        """Where the local blob store keeps chunk ``index`` of a content."""
-        return self.blobs.root / content_id[:2] / content_id / str(index)
-
     def chunk(self, content_id: str, index: int) -> bytes:
-        return self.blob_path(content_id, index).read_bytes()
+        return blob_files.read_chunk(self.blobs.root, content_id, index)
 
     def write_chunk(self, content_id: str, index: int, data: bytes) -> None:
-        """Overwrite the blob file in place, as a disk-level attacker would."""
-        path = self.blob_path(content_id, index)
-        assert path.is_file(), f"no blob {chunk_key(content_id, index)}"
-        path.write_bytes(data)
+        """Overwrite the chunk's bytes in place, as a disk-level attacker would."""
+        blob_files.write_chunk(self.blobs.root, content_id, index, data)
 
     def files_at_rest(self) -> Iterator[Path]:
         """Every regular file under the server's data folder (database, WAL, blobs)."""

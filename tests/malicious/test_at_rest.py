@@ -21,6 +21,7 @@ from coffre.client.upload import Uploader
 from coffre.crypto import account as ca
 from coffre.errors import ConnectionFailed
 from coffre.server.db import tables as t
+from tests import blob_files
 from tests.malicious.conftest import CHUNK, Victim
 from tests.malicious.harness import Exchange
 
@@ -121,7 +122,8 @@ def test_no_plaintext_at_rest(victim: Victim, coffre_home: Path) -> None:
     kinds = {p.name for p in scanned}
     assert {"coffre.db", "coffre.db-wal", "coffre.db-shm"} <= kinds, kinds
     blobs = [p for p in scanned if victim.store.blobs.root in p.parents]
-    assert len(blobs) == 6 + 1 + 3 + 2  # report.pdf, blueprint, version 2, unfinished
+    held = sum(blob_files.chunks_in(p) for p in blobs)
+    assert held == 6 + 1 + 3 + 2  # report.pdf, blueprint, version 2, unfinished
 
     found = [
         f"{label} in {path.relative_to(victim.store.data_dir)}"

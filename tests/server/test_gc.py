@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from fastapi import FastAPI
 
 from coffre.errors import NotFound
 from coffre.protocol import models as m
+from coffre.server.blobs.base import Buffer, RangeWriter
 from coffre.server.config import Settings
 from coffre.server.context import Context, Principal
 from coffre.server.services.transfers import cancel, collect
@@ -147,16 +149,26 @@ def test_a_chunk_written_after_its_upload_was_collected_is_undone(
     """The upload is cancelled and collected while a chunk is on its way to the disk: the
     collection finds nothing of it, so the request itself deletes what it wrote."""
     state = alice.start(2500)
-    store = ctx.blobs.store
+    open_range = ctx.blobs.open_range
 
-    def collected_first(key: str, pieces: list[bytes]) -> None:
-        # The first chunk's write cancels the upload; the others find it gone.
-        with contextlib.suppress(NotFound):
-            cancel(ctx, Principal(alice.user_id, alice.session_id), state.id)
-        collect(ctx)
-        store(key, pieces)
+    class CollectedFirst:
+        def __init__(self, writer: RangeWriter) -> None:
+            self.writer = writer
 
-    monkeypatch.setattr(ctx.blobs, "store", collected_first)
+        def write(self, index: int, pieces: Sequence[Buffer]) -> None:
+            # The first chunk's write cancels the upload; the others find it gone.
+            with contextlib.suppress(NotFound):
+                cancel(ctx, Principal(alice.user_id, alice.session_id), state.id)
+            collect(ctx)
+            self.writer.write(index, pieces)
+
+        def close(self, written: int) -> None:
+            self.writer.close(written)
+
+        def abort(self) -> None:
+            self.writer.abort()
+
+    monkeypatch.setattr(ctx.blobs, "open_range", lambda *a: CollectedFirst(open_range(*a)))
     with pytest.raises(NotFound) as caught:
         alice.api.put_chunks(state.id, 0, os.urandom(2 * 1040))
     assert caught.value.code == "upload_not_found"

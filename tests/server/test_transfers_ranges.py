@@ -3,10 +3,11 @@ per request before the answer, and refused whole when it does not end on a chunk
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -16,8 +17,10 @@ from fastapi import FastAPI
 
 from coffre.protocol import models as m
 from coffre.server.blobs import BlobStore
+from coffre.server.blobs.base import Buffer, RangeWriter
 from coffre.server.routes import transfers as transfer_routes
 from coffre.server.routes.transfers import READ_AHEAD, WRITES_IN_FLIGHT
+from coffre.server.services import transfers as transfer_service
 from tests.conftest import BASE
 from tests.server.raw import CHUNK, Account, assert_error, chunk_lengths, sealed
 
@@ -87,7 +90,23 @@ def test_the_chunks_of_a_request_are_synced_once_before_the_answer(
 ) -> None:
     blobs: BlobStore = app.state.ctx.blobs
     events: list[str] = []
-    store, sync = blobs.store, blobs.sync
+    store, sync, open_range = blobs.store, blobs.sync, blobs.open_range
+
+    class RecordingRange:
+        def __init__(self, writer: RangeWriter) -> None:
+            self.writer = writer
+
+        def write(self, index: int, pieces: Sequence[Buffer]) -> None:
+            self.writer.write(index, pieces)
+            events.append(f"store {index}")
+
+        def close(self, written: int) -> None:
+            self.writer.close(written)
+            events.append(f"keep {written}")
+
+        def abort(self) -> None:
+            self.writer.abort()
+            events.append("abort")
 
     def recording_store(key: str, data: bytes | bytearray) -> None:
         store(key, data)
@@ -99,19 +118,55 @@ def test_the_chunks_of_a_request_are_synced_once_before_the_answer(
 
     monkeypatch.setattr(blobs, "store", recording_store)
     monkeypatch.setattr(blobs, "sync", recording_sync)
+    monkeypatch.setattr(blobs, "open_range", lambda *a: RecordingRange(open_range(*a)))
     state = alice.start(4 * CHUNK + 10)
     chunks = [os.urandom(n) for n in chunk_lengths(state)]
     alice.api.put_chunks(state.id, 0, b"".join(chunks[:3]))
     assert sorted(events[:3]) == ["store 0", "store 1", "store 2"]
-    assert events[3:] == ["sync"]
+    assert events[3:] == ["keep 3", "sync"]
     alice.api.put_chunk(state.id, 3, chunks[3])
-    assert events[4:] == ["store 3", "sync"]
+    assert events[5:] == ["store 3", "sync"]
     # A body cut short is refused; the whole chunks before the cut are kept, durably.
     path = f"/v1/uploads/{state.id}/chunks"
     response = alice.raw("PUT", path, params={"first": 4}, content=chunks[4] + b"!")
     assert_error(response, 400, "bad_chunk_length")
-    assert events[6:] == ["store 4", "sync"]
+    assert events[7:] == ["store 4", "keep 1", "sync"]
     assert alice.api.upload_state(state.id).received == [0, 1, 2, 3, 4]
+
+
+def test_a_range_whose_write_fails_keeps_nothing_of_it(
+    app: FastAPI, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chunk that cannot be written (the disk full, say) fails the request; the range's
+    other chunks are not kept half-way: the client sends the range again."""
+    blobs: BlobStore = app.state.ctx.blobs
+    open_range = blobs.open_range
+    aborted: list[int] = []
+
+    class FailingRange:
+        def __init__(self, writer: RangeWriter) -> None:
+            self.writer = writer
+
+        def write(self, index: int, pieces: Sequence[Buffer]) -> None:
+            if index == 1:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.writer.write(index, pieces)
+
+        def close(self, written: int) -> None:
+            raise AssertionError("a failed range is not kept")
+
+        def abort(self) -> None:
+            aborted.append(1)
+            self.writer.abort()
+
+    monkeypatch.setattr(blobs, "open_range", lambda *a: FailingRange(open_range(*a)))
+    state = alice.start(4 * CHUNK + 10)
+    chunks = [os.urandom(n) for n in chunk_lengths(state)]
+    path = f"/v1/uploads/{state.id}/chunks"
+    with pytest.raises(OSError, match="No space left"):  # a 500 from a real server
+        alice.raw("PUT", path, params={"first": 0}, content=b"".join(chunks[:3]))
+    assert aborted == [1]
+    assert alice.api.upload_state(state.id).received == []
 
 
 def test_chunks_are_synced_on_the_chunk_threads_not_the_request_threads(
@@ -192,9 +247,8 @@ def test_a_requests_chunks_are_written_four_at_once_and_more_while_there_are_spa
     """Each is fsynced, and a sync waits on the disk: a request writes WRITES_IN_FLIGHT
     chunks at once, and more while the server's spare bytes (shared by every request) last,
     which it gives back once they are written."""
-    blobs: BlobStore = app.state.ctx.blobs
-    slow_store = AtOnce(blobs.store, 0.05)
-    monkeypatch.setattr(blobs, "store", slow_store)
+    slow_store = AtOnce(transfer_service.write_chunk, 0.05)
+    monkeypatch.setattr(transfer_service, "write_chunk", slow_store)
     shared = transfer_routes.Spare(spare)
     monkeypatch.setattr(transfer_routes, "SPARE", shared)
     state = alice.start(8 * CHUNK)

@@ -4,6 +4,7 @@ errors people must see (a tampered chunk, a full quota)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import zipfile
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import blob_files
 from tests.e2e.conftest import Cli, Server
 from tests.web.conftest import QUOTA, Web, check_and_close, new_web, playwright_sync
 
@@ -202,12 +204,16 @@ def test_tampered_chunk_is_an_error_and_no_file(
     original.write_bytes(os.urandom(2 * MiB + 100))  # three chunks, kept as blobs on disk
     cli.run("put", str(original), "precious.bin")
     web.row("precious.bin").wait_for()
-    blobs = sorted((web.server.data / "blobs").glob("*/*/1"))
-    assert blobs, "the chunk is not where the local blob store keeps it"
-    for blob in blobs:  # flip one byte of chunk 1
-        raw = bytearray(blob.read_bytes())
-        raw[100] ^= 0x01
-        blob.write_bytes(bytes(raw))
+    blobs = web.server.data / "blobs"
+    contents = [p.name for p in blobs.glob("*/*") if p.is_dir()]
+    flipped = 0
+    for content in contents:  # flip one byte of chunk 1
+        with contextlib.suppress(AssertionError):  # a content of one chunk
+            raw = bytearray(blob_files.read_chunk(blobs, content, 1))
+            raw[100] ^= 0x01
+            blob_files.write_chunk(blobs, content, 1, bytes(raw))
+            flipped += 1
+    assert flipped, "the chunk is not where the local blob store keeps it"
     downloads: list[object] = []
     page.on("download", lambda d: downloads.append(d))  # noqa: PLW0108 - not a builtin
     web.action("precious.bin", "Download")

@@ -113,6 +113,63 @@ def test_delete_many_removes_every_listed_blob(store: BlobStore) -> None:
     store.delete_many([])
 
 
+def test_a_range_written_in_any_order_is_read_chunk_by_chunk(store: BlobStore) -> None:
+    """A request's consecutive chunks, written on several threads as they arrive."""
+    cid = content()
+    data = {4: os.urandom(5000), 5: os.urandom(5000), 6: os.urandom(77)}  # the last, short
+    writer = store.open_range(cid, 4, 5000)
+    body = memoryview(b"." + data[6] + b".")
+    writer.write(6, [body[1:40], body[40:78]])  # in pieces, as the body arrived
+    writer.write(4, [data[4]])
+    writer.write(5, [data[5][:1], b"", data[5][1:]])
+    writer.close(3)
+    store.sync(cid)
+    assert {i: store.get(chunk_key(cid, i)) for i in range(4, 7)} == data
+    assert store.chunks(cid) == {4, 5, 6}
+    assert store.chunk_sizes(cid) == {4: 5000, 5: 5000, 6: 77}
+    assert store.range_sizes(cid, 5, 4) == {5: 5000, 6: 77}
+    assert store.range_sizes(cid, 0, 4) == {}
+    assert store.exists(chunk_key(cid, 5))
+    assert not store.exists(chunk_key(cid, 7))
+    with pytest.raises(KeyError):
+        store.get(chunk_key(cid, 3))
+
+
+def test_ranges_and_chunks_alone_make_one_content(store: BlobStore) -> None:
+    """Chunks sent in two ranges, one of them again, and one alone: each is read, listed
+    once, and all go when the content's chunks are deleted."""
+    cid = content()
+    chunks = [os.urandom(300) for _ in range(5)] + [os.urandom(9)]
+    for first, count in ((0, 3), (3, 3), (0, 3)):
+        writer = store.open_range(cid, first, 300)
+        for index in range(first, first + count):
+            writer.write(index, [chunks[index]])
+        writer.close(count)
+        store.sync(cid)
+        assert store.get(chunk_key(cid, first)) == chunks[first]
+    store.store(chunk_key(cid, 4), [chunks[4]])
+    store.sync(cid)
+    assert [store.get(chunk_key(cid, i)) for i in range(6)] == chunks
+    assert store.chunk_sizes(cid) == {0: 300, 1: 300, 2: 300, 3: 300, 4: 300, 5: 9}
+    store.delete_many([chunk_key(cid, i) for i in range(6)])
+    assert store.chunks(cid) == set()
+    with pytest.raises(KeyError):
+        store.get(chunk_key(cid, 2))
+
+
+def test_a_chunk_of_a_range_deleted_is_gone(store: BlobStore) -> None:
+    cid = content()
+    writer = store.open_range(cid, 0, 10)
+    for index in range(3):
+        writer.write(index, [bytes([index]) * 10])
+    writer.close(3)
+    store.sync(cid)
+    store.delete(chunk_key(cid, 1))
+    assert not store.exists(chunk_key(cid, 1))
+    with pytest.raises(KeyError):
+        store.get(chunk_key(cid, 1))
+
+
 def test_stores_do_not_see_each_others_blobs(make_store: MakeStore) -> None:
     first, second = make_store("first"), make_store("second")
     cid = content()

@@ -43,6 +43,40 @@ def chunk_key(content_id: str, index: int) -> str:
     return f"{content_id}/{index}"
 
 
+class RangeWriter(Protocol):
+    """Where the consecutive chunks of one request go (:meth:`BlobStore.open_range`)."""
+
+    def write(self, index: int, pieces: Sequence[Buffer]) -> None:
+        """Store chunk ``index``, given as the pieces it arrived in; from any thread, in
+        any order, each chunk once."""
+
+    def close(self, written: int) -> None:
+        """Once no write is running: keep the range's first ``written`` chunks (every
+        write returned; a request cut short keeps the whole chunks before the cut), each
+        durable after :meth:`BlobStore.sync` of its content."""
+
+    def abort(self) -> None:
+        """Once no write is running, after one failed: keep nothing the writes of this
+        range alone hold."""
+
+
+class ChunkByChunk:
+    """A range written as one blob a chunk (:meth:`BlobStore.store` of each): what a store
+    that keeps no ranges of its own does."""
+
+    def __init__(self, store: BlobStore, content_id: str) -> None:
+        self.store, self.content_id = store, content_id
+
+    def write(self, index: int, pieces: Sequence[Buffer]) -> None:
+        self.store.store(chunk_key(self.content_id, index), pieces)
+
+    def close(self, written: int) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass  # each chunk stored is whole: it stays, as any chunk sent again would
+
+
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` durably under ``key``, replacing any earlier blob atomically."""
@@ -52,6 +86,11 @@ class BlobStore(Protocol):
         :meth:`sync` of its content: for the chunks of one request, synced together before
         it is answered."""
 
+    def open_range(self, content_id: str, first: int, size: int) -> RangeWriter:
+        """A writer for consecutive chunks from ``first`` of one request, each ``size``
+        bytes but the upload's last: a store may keep them together (a file a range
+        instead of a file a chunk), and read them back one by one as any other."""
+
     def sync(self, content_id: str) -> None:
         """Make every blob stored for ``content_id`` so far durable."""
 
@@ -59,7 +98,8 @@ class BlobStore(Protocol):
         """The blob's bytes; :class:`KeyError` if there is none."""
 
     def delete(self, key: str) -> None:
-        """Remove the blob if it exists."""
+        """Remove the blob if it exists (and, where a range's chunks are kept together,
+        the other chunks of every range that holds it)."""
 
     def exists(self, key: str) -> bool: ...
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from coffre.server.blobs.base import BlobStore, Buffer, Presigned
+from coffre.server.blobs.base import BlobStore, Buffer, Presigned, RangeWriter
 
 
 class FallbackBlobStore:
@@ -24,6 +24,9 @@ class FallbackBlobStore:
 
     def store(self, key: str, pieces: Sequence[Buffer]) -> None:
         self.primary.store(key, pieces)
+
+    def open_range(self, content_id: str, first: int, size: int) -> RangeWriter:
+        return self.primary.open_range(content_id, first, size)
 
     def sync(self, content_id: str) -> None:
         self.primary.sync(content_id)

@@ -27,7 +27,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from coffre.server.blobs.base import Buffer, Presigned, storage_unavailable
+from coffre.server.blobs.base import (
+    Buffer,
+    ChunkByChunk,
+    Presigned,
+    RangeWriter,
+    storage_unavailable,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -192,6 +198,9 @@ class S3BlobStore:
 
     def store(self, key: str, pieces: Sequence[Buffer]) -> None:
         self.put(key, b"".join(pieces))
+
+    def open_range(self, content_id: str, first: int, size: int) -> RangeWriter:
+        return ChunkByChunk(self, content_id)  # an object a chunk
 
     def sync(self, content_id: str) -> None:
         pass  # an object is durable once its PUT has been answered

@@ -140,10 +140,12 @@ async def put_chunks(
 async def receive_chunks(
     ctx: Context, who: Principal, upload_id: str, first: int, request: Request
 ) -> Response:
-    """Store the consecutive chunks of a request's body, each as soon as it has arrived;
-    answer once all of them are durable."""
+    """Store the consecutive chunks of a request's body, each as soon as it has arrived
+    (together, where the blob store keeps a range's chunks in one file); answer once all
+    of them are durable."""
     target = await run_in_threadpool(transfers.chunk_target, ctx, who, upload_id)
     target.check_index(first)
+    writer = transfers.open_range(ctx, target, first)
     index, stored, extra = first, [], 0
     # A chunk is the pieces of the body it spans, written out as they are (no copy here:
     # the event loop is what bounds an upload).
@@ -159,43 +161,49 @@ async def receive_chunks(
             future.result()
 
     try:
-        async for piece in request.stream():
-            view = memoryview(piece)
-            while view and index < target.chunk_count:
-                take = min(len(view), want - filled)
-                pieces.append(view[:take])
-                filled, view = filled + take, view[take:]
-                if filled < want:
+        try:
+            async for piece in request.stream():
+                view = memoryview(piece)
+                while view and index < target.chunk_count:
+                    take = min(len(view), want - filled)
+                    pieces.append(view[:take])
+                    filled, view = filled + take, view[take:]
+                    if filled < want:
+                        break
+                    write = loop.run_in_executor(
+                        _CHUNK_IO, transfers.write_chunk, writer, target, index, pieces
+                    )
+                    if spared:
+                        SPARE.give_when_done(write, spared)
+                        spared = 0
+                    writes.add(write)
+                    stored.append(index)
+                    index += 1
+                    pieces, filled = [], 0
+                    want = target.expected(index) if index < target.chunk_count else 0
+                    # Room for the next chunk before any of it is read: a write of this
+                    # request's four to finish, or spare bytes.
+                    while len(writes) >= WRITES_IN_FLIGHT and not (want and SPARE.take(want)):
+                        done, _ = await asyncio.wait(writes, return_when=asyncio.FIRST_COMPLETED)
+                        written(done)
+                    if len(writes) >= WRITES_IN_FLIGHT:
+                        spared = want
+                if view:
+                    extra = len(view)  # past the last chunk of the upload
                     break
-                write = loop.run_in_executor(
-                    _CHUNK_IO, transfers.store_chunk, ctx, target, index, pieces
-                )
-                if spared:
-                    SPARE.give_when_done(write, spared)
-                    spared = 0
-                writes.add(write)
-                stored.append(index)
-                index += 1
-                pieces, filled = [], 0
-                want = target.expected(index) if index < target.chunk_count else 0
-                # Room for the next chunk before any of it is read: a write of this
-                # request's four to finish, or spare bytes.
-                while len(writes) >= WRITES_IN_FLIGHT and not (want and SPARE.take(want)):
-                    done, _ = await asyncio.wait(writes, return_when=asyncio.FIRST_COMPLETED)
-                    written(done)
-                if len(writes) >= WRITES_IN_FLIGHT:
-                    spared = want
-            if view:
-                extra = len(view)  # past the last chunk of the upload
-                break
-    finally:
-        if spared:  # taken for a chunk that never came
-            SPARE.give(spared)
-        if writes:
-            await asyncio.wait(writes)
-    written(set(writes))
+        finally:
+            if spared:  # taken for a chunk that never came
+                SPARE.give(spared)
+            if writes:
+                await asyncio.wait(writes)
+        written(set(writes))
+    except BaseException:
+        await loop.run_in_executor(_CHUNK_IO, writer.abort)
+        raise
+    # The whole chunks before a cut are kept: durably, as after a 204.
+    await loop.run_in_executor(_CHUNK_IO, writer.close, len(stored))
     if filled or extra or index == first:
-        if stored:  # the whole chunks before the cut are kept: durably, as after a 204
+        if stored:
             await loop.run_in_executor(_CHUNK_IO, ctx.blobs.sync, target.content_id)
         raise BadRequest(
             "bad_chunk_length",

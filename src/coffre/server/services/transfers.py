@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from coffre.errors import BadRequest, Conflict, NotFound, PayloadTooLarge, QuotaExceeded
 from coffre.protocol import models as m
 from coffre.server.blobs import chunk_key
-from coffre.server.blobs.base import Buffer
+from coffre.server.blobs.base import Buffer, RangeWriter
 from coffre.server.context import Context, Principal, now
 from coffre.server.db import tables as t
 from coffre.server.services import events
@@ -240,14 +240,31 @@ def chunk_target(ctx: Context, who: Principal, upload_id: str) -> ChunkTarget:
         )
 
 
-def store_chunk(ctx: Context, target: ChunkTarget, index: int, pieces: Sequence[Buffer]) -> None:
-    """Write one chunk, given as the pieces it arrived in; it is durable once the blob
-    store has synced its content's chunks (``BlobStore.sync``), before the answer."""
+def _check_length(target: ChunkTarget, index: int, pieces: Sequence[Buffer]) -> None:
     expected = target.expected(index)
     size = sum(map(len, pieces))
     if size != expected:
         raise BadRequest("bad_chunk_length", f"chunk {index} must be {expected} bytes, not {size}")
+
+
+def store_chunk(ctx: Context, target: ChunkTarget, index: int, pieces: Sequence[Buffer]) -> None:
+    """Write one chunk, given as the pieces it arrived in; it is durable once the blob
+    store has synced its content's chunks (``BlobStore.sync``), before the answer."""
+    _check_length(target, index, pieces)
     ctx.blobs.store(chunk_key(target.content_id, index), pieces)
+
+
+def open_range(ctx: Context, target: ChunkTarget, first: int) -> RangeWriter:
+    """Where the consecutive chunks of one request from ``first`` go."""
+    return ctx.blobs.open_range(target.content_id, first, target.expected(first))
+
+
+def write_chunk(
+    writer: RangeWriter, target: ChunkTarget, index: int, pieces: Sequence[Buffer]
+) -> None:
+    """Write one chunk of a request's range (as :func:`store_chunk`)."""
+    _check_length(target, index, pieces)
+    writer.write(index, pieces)
 
 
 def upload_alive(ctx: Context, target: ChunkTarget) -> bool:
