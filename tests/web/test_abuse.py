@@ -70,7 +70,7 @@ def test_an_abuse_report_disables_a_link(
             )
             desk.shot("staff-abuse")
             card.get_by_role("button", name="Disable the link").click()
-            desk.page.get_by_text("Disable the link: done.").wait_for()
+            desk.page.locator("#notices").get_by_text("Disable the link: done.").wait_for()
 
         v.page.goto(url)
         v.page.get_by_role("heading", name="This link was disabled after a report").wait_for()
