@@ -150,12 +150,8 @@ def read_file(path: str | os.PathLike[str]) -> bytes | None:
         if size > LARGEST:
             return None
         # One byte more than the file holds: a read that gets it means the file grew.
-        view = memoryview(_READS.get(size + 1))[: round_up(size + 1)]
-        try:
-            got = read_into(fd, view, 0)
-        except Refused:
-            return None
-        return bytes(view[:got]) if got == size else None
+        view = _read_direct(fd, 0, size + 1)
+        return bytes(view) if view is not None and len(view) == size else None
     finally:
         os.close(fd)
 
@@ -172,11 +168,18 @@ def read_at(path: str | os.PathLike[str], offset: int, length: int) -> bytes | N
     if fd is None:
         return None
     try:
-        view = memoryview(_READS.get(length))[: round_up(length)]
-        try:
-            got = read_into(fd, view, offset)
-        except Refused:
-            return None
-        return bytes(view[: min(got, length)])
+        view = _read_direct(fd, offset, length)
+        return None if view is None else bytes(view[:length])
     finally:
         os.close(fd)
+
+
+def _read_direct(fd: int, offset: int, length: int) -> memoryview | None:
+    """What a direct read of at least ``length`` bytes from ``offset`` got (up to the next
+    block, or to the end of the file), in the calling thread's buffer; ``None`` if the
+    file system refused it."""
+    view = memoryview(_READS.get(length))[: round_up(length)]
+    try:
+        return view[: read_into(fd, view, offset)]
+    except Refused:
+        return None

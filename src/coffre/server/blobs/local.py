@@ -128,6 +128,10 @@ class _Range:
     def stride(self) -> int:
         return uncached.round_up(self.size)
 
+    def overlaps(self, low: int, high: int) -> bool:
+        """Whether the range holds any of chunks ``low`` .. ``high - 1``."""
+        return self.first < high and low < self.first + self.count
+
     @classmethod
     def parse(cls, name: str) -> _Range | None:
         parts = name.split("-")
@@ -164,7 +168,7 @@ class _RangeFile:
     def __init__(self, store: LocalBlobStore, content_id: str, first: int, size: int) -> None:
         self.store, self.content_id = store, content_id
         self.folder = store._folder(content_id)
-        self.range = _Range(first, 1, size)
+        self.first, self.size, self.stride = first, size, uncached.round_up(size)
         self.tmp = self.folder / f".{first}-{secrets.token_hex(6)}.tmp"
         self._fd: int | None = None
         self._opening = threading.Lock()
@@ -178,10 +182,10 @@ class _RangeFile:
             return self._fd
 
     def write(self, index: int, pieces: Sequence[Buffer]) -> None:
-        if index < self.range.first:
-            raise ValueError(f"chunk {index} is before the range's first, {self.range.first}")
+        if index < self.first:
+            raise ValueError(f"chunk {index} is before the range's first, {self.first}")
         fd = self._open()
-        offset = (index - self.range.first) * self.range.stride
+        offset = (index - self.first) * self.stride
         _write_all_at(fd, pieces, offset)
         _drop_cached(fd, offset, sum(map(len, pieces)))
 
@@ -199,8 +203,7 @@ class _RangeFile:
             self.tmp.unlink(missing_ok=True)
             raise
         os.close(fd)
-        kept = _Range(self.range.first, written, self.range.size)
-        os.replace(self.tmp, self.folder / kept.name)
+        os.replace(self.tmp, self.folder / _Range(self.first, written, self.size).name)
         self.store._forget(self.content_id)
 
     def abort(self) -> None:
@@ -301,7 +304,7 @@ class LocalBlobStore:
         ranges = sorted(
             (r, name)
             for name in names
-            if (r := _Range.parse(name)) is not None and r.first < high and low < r.first + r.count
+            if (r := _Range.parse(name)) is not None and r.overlaps(low, high)
         )
         for r, name in ranges:
             try:
@@ -335,15 +338,21 @@ class LocalBlobStore:
         return places.get(index)
 
     @staticmethod
-    def _read(path: Path, place: _Place) -> bytes:
-        """A chunk's bytes (fewer if the file is shorter); ``FileNotFoundError`` if the
-        file is gone."""
-        data = uncached.read_at(path, place.offset, place.length)
-        if data is None:
-            with path.open("rb") as f:
-                f.seek(place.offset)
-                data = f.read(place.length)
-        return data
+    def _read(folder: Path, place: _Place | None) -> bytes | None:
+        """The chunk at ``place``; ``None`` if there is none, or its file is gone or
+        shorter than the place says (changed since it was found)."""
+        if place is None:
+            return None
+        path = folder / place.name
+        try:
+            data = uncached.read_at(path, place.offset, place.length)
+            if data is None:
+                with path.open("rb") as f:
+                    f.seek(place.offset)
+                    data = f.read(place.length)
+        except FileNotFoundError:
+            return None
+        return data if len(data) == place.length else None
 
     def get(self, key: str) -> bytes:
         """The blob, read around the page cache where the file system allows it (see
@@ -358,16 +367,12 @@ class LocalBlobStore:
                 data = uncached.read_file(alone)
                 return alone.read_bytes() if data is None else data
             place = self._look_up(content_id, index)
-        for again in (False, True):
-            if place is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    data = self._read(folder / place.name, place)
-                    if len(data) == place.length:
-                        return data
-            if again:
-                break
-            place = self._look_up(content_id, index)  # gone or changed since: look again
-        raise KeyError(key)
+        data = self._read(folder, place)
+        if data is None:  # gone or changed since it was found: look again
+            data = self._read(folder, self._look_up(content_id, index))
+        if data is None:
+            raise KeyError(key)
+        return data
 
     def delete(self, key: str) -> None:
         self.delete_many([key])
@@ -390,7 +395,7 @@ class LocalBlobStore:
                 held = (
                     int(name) in indexes
                     if name.isdigit()
-                    else r is not None and any(r.first <= i < r.first + r.count for i in indexes)
+                    else r is not None and any(r.overlaps(i, i + 1) for i in indexes)
                 )
                 if held or _left_by_a_crash(folder / name):
                     (folder / name).unlink(missing_ok=True)
