@@ -22,7 +22,8 @@ a stable machine-readable ``code`` and a message written for the person who read
         ├── PayloadTooLarge     413   exit 2
         ├── LegallyUnavailable  451   exit 3
         ├── RateLimited         429   exit 9
-        └── ServiceUnavailable  503   exit 8
+        ├── ServiceUnavailable  503   exit 8
+        └── InsufficientStorage 507   exit 8  the server's disk is full
 
 The crypto core raises :class:`IntegrityError` with one uniform message whatever check
 failed (tag, commitment, signature, layout), so that errors are no oracle (SECURITY.md A15).
@@ -166,6 +167,13 @@ class ServiceUnavailable(ApiError):
     exit_code = 8
 
 
+class InsufficientStorage(ApiError):
+    """The server's disk is full (HTTP 507): it kept nothing of the request."""
+
+    status = 507
+    exit_code = 8
+
+
 _BY_STATUS: dict[int, type[ApiError]] = {
     cls.status: cls
     for cls in (
@@ -179,6 +187,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
         LegallyUnavailable,
         RateLimited,
         ServiceUnavailable,
+        InsufficientStorage,
     )
 }
 

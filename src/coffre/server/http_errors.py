@@ -3,12 +3,15 @@
 Bad input is a 4xx with a stable code, never a 500: validation errors become 400
 ``invalid_request``; unknown routes 404 ``not_found``; an unreachable database 503
 ``database_unavailable`` (``database_busy`` for a transaction PostgreSQL aborted in favour
-of another; the blob store's failures are 503 ``storage_unavailable``). Anything unexpected
-is logged with its traceback and answered 500 ``internal_error`` without detail.
+of another; the blob store's failures are 503 ``storage_unavailable``). A full disk, under
+the blob folder or the database, is 507 ``storage_full``: the request kept nothing, and the
+same request can be sent again once there is room. Anything unexpected is logged with its
+traceback and answered 500 ``internal_error`` without detail.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from fastapi import FastAPI, Request
@@ -18,7 +21,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from coffre.errors import CoffreError, RateLimited
-from coffre.server.db.engine import BUSY_STATES, sqlstate
+from coffre.server.db.engine import BUSY_STATES, disk_full, sqlstate
 
 log = logging.getLogger("coffre.server")
 
@@ -36,6 +39,20 @@ def error_response(
     return JSONResponse(
         {"error": {"code": code, "message": message}}, status_code=status, headers=headers
     )
+
+
+_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def _storage_full() -> JSONResponse:
+    return error_response(
+        507, "storage_full", "the server's storage is full; nothing was kept, retry later"
+    )
+
+
+def _internal_error(exc: Exception) -> JSONResponse:
+    log.exception("unexpected error", exc_info=exc)
+    return error_response(500, "internal_error", "the server failed; the error was logged")
 
 
 def _describe(exc: RequestValidationError) -> str:
@@ -67,6 +84,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(sa_exc.OperationalError)
     async def _db_down(_request: Request, exc: sa_exc.OperationalError) -> JSONResponse:
+        if disk_full(exc):
+            log.error("database disk full: %s", exc.orig)
+            return _storage_full()
         if sqlstate(exc) in BUSY_STATES:
             # PostgreSQL aborted the transaction for another's sake (deadlock, serialization):
             # nothing was committed, and the same request may simply be sent again.
@@ -88,7 +108,13 @@ def install(app: FastAPI) -> None:
             503, "database_unavailable", "the database is unavailable; retry shortly"
         )
 
+    @app.exception_handler(OSError)
+    async def _os_error(_request: Request, exc: OSError) -> JSONResponse:
+        if exc.errno in _FULL_ERRNOS:  # writing a chunk, a range or a folder of blobs
+            log.error("blob store disk full: %s", exc)
+            return _storage_full()
+        return _internal_error(exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return error_response(500, "internal_error", "the server failed; the error was logged")
+        return _internal_error(exc)

@@ -42,6 +42,19 @@ def normalize_url(url: str) -> str:
     return url
 
 
+FULL_STATES = frozenset({"53100"})
+"""SQLSTATEs of a full disk (PostgreSQL's disk_full)."""
+_SQLITE_FULL = 13  # SQLITE_FULL: "database or disk is full"
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether a database error says that its disk is full (SQLite or PostgreSQL): the
+    transaction was rolled back, and nothing of it was kept."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    return (isinstance(code, int) and code & 0xFF == _SQLITE_FULL) or sqlstate(exc) in FULL_STATES
+
+
 def sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of a database error (PostgreSQL's), if it has one."""
     orig = getattr(exc, "orig", exc)

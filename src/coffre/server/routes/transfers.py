@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import AsyncIterator
@@ -12,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from coffre.errors import BadRequest
 from coffre.protocol import models as m
@@ -157,12 +159,14 @@ async def receive_chunks(
 
     def written(done: set[asyncio.Future[None]]) -> None:
         writes.difference_update(done)
-        for future in done:
-            future.result()
+        failed = [error for future in done if (error := future.exception())]
+        if failed:  # each retrieved; the first raised
+            raise failed[0]
 
+    body = _Body(request)
     try:
         try:
-            async for piece in request.stream():
+            async for piece in body.pieces():
                 view = memoryview(piece)
                 while view and index < target.chunk_count:
                     take = min(len(view), want - filled)
@@ -197,8 +201,12 @@ async def receive_chunks(
             if writes:
                 await asyncio.wait(writes)
         written(set(writes))
-    except BaseException:
+    except BaseException as exc:
+        with contextlib.suppress(BaseException):
+            written(set(writes))  # the other writes' errors, retrieved (all have ended)
         await loop.run_in_executor(_CHUNK_IO, writer.abort)
+        if isinstance(exc, OSError):  # a full disk: answered 507
+            await body.drop_rest()
         raise
     # The whole chunks before a cut are kept: durably, as after a 204.
     await loop.run_in_executor(_CHUNK_IO, writer.close, len(stored))
@@ -211,6 +219,32 @@ async def receive_chunks(
         )
     await _made_durable(ctx, target, stored)
     return Response(status_code=204)
+
+
+class _Body:
+    """A request's body as it arrives, knowing whether all of it has."""
+
+    def __init__(self, request: Request) -> None:
+        self._receive = request.receive
+        self.ended = False
+
+    async def pieces(self) -> AsyncIterator[bytes]:
+        while not self.ended:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect
+            self.ended = not message.get("more_body", False)
+            if piece := message.get("body", b""):
+                yield piece
+
+    async def drop_rest(self) -> None:
+        """Read, and drop, the rest of a body the server will not keep: an answer sent
+        while the client is still sending is lost when the connection closes under it
+        (the unread bytes make the kernel reset it), and the client would see a broken
+        connection instead of the reason."""
+        with contextlib.suppress(ClientDisconnect):
+            async for _ in self.pieces():
+                pass
 
 
 @router.post("/uploads/{upload_id}/urls")
