@@ -40,6 +40,9 @@ def test_put_onto_a_full_disk_fails_cleanly_and_resumes(
         assert "storage is full" in err
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
         assert "big.bin" not in cli.out("ls", "/")
+        log = server.log.read_text()
+        assert "blob store disk full" in log
+        assert "Traceback" not in log  # no 500, no write's error left unretrieved
 
         filler.unlink()
         cli.run("put", "-q", str(source), "/big.bin")

@@ -202,8 +202,9 @@ async def receive_chunks(
                 await asyncio.wait(writes)
         written(set(writes))
     except BaseException as exc:
-        with contextlib.suppress(BaseException):
-            written(set(writes))  # the other writes' errors, retrieved (all have ended)
+        for future in writes:  # the other writes' errors, retrieved: this one is raised
+            if future.done() and not future.cancelled():
+                future.exception()
         await loop.run_in_executor(_CHUNK_IO, writer.abort)
         if isinstance(exc, OSError):  # a full disk: answered 507
             await body.drop_rest()
