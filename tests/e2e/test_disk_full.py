@@ -1,7 +1,8 @@
-"""A server whose blob disk fills during ``coffre put``: the command says so in one line
-and exits 8, the file does not appear, and the same command finishes the upload once there
-is room. A real server process over TCP: its answer must reach a client that is still
-sending the rest of a range."""
+"""Full disks, for real (tmpfs): a server whose blob disk fills during ``coffre put`` (the
+command says so in one line and exits 8, the file does not appear, and the same command
+finishes the upload once there is room; a real server process over TCP, whose answer must
+reach a client still sending the rest of a range), and a local disk too small for what
+``coffre get`` fetches."""
 
 from __future__ import annotations
 
@@ -51,3 +52,24 @@ def test_put_onto_a_full_disk_fails_cleanly_and_resumes(
         assert back.read_bytes() == source.read_bytes()
     finally:
         server.stop()
+
+
+def test_get_onto_a_full_local_disk_is_one_line_and_leaves_no_file(
+    cli: Cli, tmp_path: Path
+) -> None:
+    """The other side: ``coffre get`` into a local disk too small for the file (a real
+    tmpfs of 4 MiB, not a fault made up in the code) exits 3 with one line and leaves
+    nothing that looks like the file, whole or cut; a small file beside it still fits."""
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(12 << 20))
+    cli.run("put", "-q", str(source), "/big.bin")
+    with small_disk(tmp_path / "local", 4 << 20) as local:
+        failed = cli.run("get", "-q", "/big.bin", str(local / "big.bin"), check=False)
+        err = failed.stderr.decode()
+        assert failed.returncode == 3, err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert sorted(p.name for p in local.iterdir()) == []
+        (tmp_path / "small.txt").write_bytes(b"fits")
+        cli.run("put", "-q", str(tmp_path / "small.txt"), "/small.txt")
+        cli.run("get", "-q", "/small.txt", str(local / "small.txt"))
+        assert (local / "small.txt").read_bytes() == b"fits"
