@@ -1,4 +1,5 @@
-"""coffre serve as an operator starts it: a bad setting stops it in one line."""
+"""coffre serve as an operator starts it: a bad setting, a database it cannot reach or a
+full disk under its data folder stops it with one line of error and no traceback."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import COFFRE
+from tests.e2e.conftest import COFFRE, free_port
+from tests.small_disk import PAGE, fill, small_disk
 
 
 @pytest.mark.parametrize(
@@ -32,3 +34,37 @@ def test_serve_refuses_a_bad_setting_in_one_line(
     assert result.returncode == 2
     assert result.stderr.decode().strip().splitlines() == [message]
     assert not (tmp_path / "data").exists()
+
+
+def _serve(env: dict[str, str], data: Path) -> subprocess.CompletedProcess[bytes]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("COFFRE_")}
+    return subprocess.run(
+        [COFFRE, "serve", "--data", str(data), "--port", str(free_port())],
+        env={**clean, **env},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_serve_says_in_one_line_that_its_database_cannot_be_reached(tmp_path: Path) -> None:
+    closed = free_port()  # nothing listens there
+    url = f"postgresql://coffre:secret-password@127.0.0.1:{closed}/coffre"
+    result = _serve({"COFFRE_DATABASE_URL": url}, tmp_path / "data")
+    assert result.returncode == 8
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("coffre: the database cannot be used: connection failed")
+    assert "secret-password" not in lines[0]
+
+
+def test_serve_says_in_one_line_that_its_data_disk_is_full(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk", 1 << 20) as disk:
+        fill(disk, leave=PAGE)
+        result = _serve({}, disk / "data")
+    assert result.returncode == 8
+    err = result.stderr.decode()
+    assert "Traceback" not in err  # the server's log lines before it, then one line
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("coffre: the database cannot be used: ")
+    assert last.endswith("(is the disk under the data folder full?)")

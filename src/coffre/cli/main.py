@@ -23,7 +23,7 @@ from pydantic import ValidationError  # noqa: E402
 
 from coffre import __version__  # noqa: E402
 from coffre.cli.context import CliContext  # noqa: E402
-from coffre.errors import CoffreError, UsageError  # noqa: E402
+from coffre.errors import CoffreError, ConnectionFailed, UsageError  # noqa: E402
 
 INTERNAL_ERROR = 70
 
@@ -136,9 +136,27 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
+        unusable = _database_unusable(exc)
+        if unusable is not None:
+            click.echo(f"coffre: {unusable}", err=True)
+            return ConnectionFailed.exit_code
         click.echo(f"coffre: internal error: {type(exc).__name__}: {exc}", err=True)
         return INTERNAL_ERROR
     return 0
+
+
+def _database_unusable(exc: Exception) -> str | None:
+    """One line for a database a server-side command (serve, worker, db, admin, mail)
+    could not use: unreachable, refusing the login, its disk full or failing. Only those
+    commands import SQLAlchemy; the others do not pay for importing it here."""
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is None or not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return None
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    detail = lines[0].strip() if lines else type(exc).__name__
+    if "disk" in detail or "full" in detail:
+        detail += " (is the disk under the data folder full?)"
+    return f"the database cannot be used: {detail}"
 
 
 def _invalid(exc: ValidationError) -> str:
