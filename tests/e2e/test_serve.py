@@ -4,6 +4,7 @@ full disk under its data folder stops it with one line of error and no traceback
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -68,3 +69,24 @@ def test_serve_says_in_one_line_that_its_data_disk_is_full(tmp_path: Path) -> No
     last = err.strip().splitlines()[-1]
     assert last.startswith("coffre: the database cannot be used: ")
     assert last.endswith("(is the disk under the data folder full?)")
+
+
+def test_serve_on_a_port_already_taken_exits_8_and_says_why(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("COFFRE_")}
+        result = subprocess.run(
+            [COFFRE, "serve", "--data", str(tmp_path / "data"), "--port", str(port)],
+            env=clean,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 8
+    err = result.stderr.decode()
+    assert "address already in use" in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == (
+        f"coffre: the server could not start on 127.0.0.1:{port}; the error above says why"
+    )

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from coffre.errors import ConnectionFailed
 from coffre.server.config import DOCS, Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def _settings_help() -> str:
@@ -27,8 +32,6 @@ def _settings_help() -> str:
 @click.option("--access-log", is_flag=True, help="Log every request.")
 def serve(host: str | None, port: int | None, data: Path | None, access_log: bool) -> None:
     """Run the Coffre server (embedded default: SQLite and blobs in the data folder)."""
-    import uvicorn
-
     from coffre.server.app import create_app
 
     settings = Settings.from_env(host=host, port=port, data_dir=data)
@@ -42,6 +45,25 @@ def serve(host: str | None, port: int | None, data: Path | None, access_log: boo
         f"(database {ctx.db.describe()}, blobs {ctx.blobs})",
         err=True,
     )
+    try:
+        _run(app, settings, access_log)
+    except SystemExit as exc:
+        if exc.code != _UVICORN_STARTUP_FAILURE:
+            raise
+        # uvicorn has logged why: a port already taken, an address not on this machine...
+        raise ConnectionFailed(
+            f"the server could not start on {settings.host}:{settings.port}; "
+            "the error above says why"
+        ) from None
+
+
+_UVICORN_STARTUP_FAILURE = 3
+"""What uvicorn exits with when it cannot bind or its application's startup failed."""
+
+
+def _run(app: FastAPI, settings: Settings, access_log: bool) -> None:
+    import uvicorn
+
     uvicorn.run(
         app,
         host=settings.host,
