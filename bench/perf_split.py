@@ -18,7 +18,6 @@ Python 3.11 shows no Python frames to perf: "libpython" is all of the interprete
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.coffre_runner import Cli, server
+from bench.data import random_file
 from bench.procs import tool
 
 FREQUENCY = 997
@@ -133,10 +133,7 @@ def run(size: int) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="coffre-perf-") as tmp:
         work = Path(tmp)
         source = work / "source.bin"
-        with source.open("wb") as out:
-            for _ in range(size >> 20):
-                out.write(os.urandom(1 << 20))
-            out.write(os.urandom(size & ((1 << 20) - 1)))
+        random_file(source, size)
         (work / "server").mkdir()
         with server(work / "server") as srv:
             cli = Cli(srv, work / "home", "perf@example.org")

@@ -19,7 +19,6 @@ short (then collected, as ``big`` does); everything goes with the temporary fold
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.coffre_runner import Cli, server
+from bench.data import random_file
 
 ROOM_PAIRS = 2
 """Collect a server's deleted blobs once the disk has room for fewer than this many more
@@ -92,21 +92,13 @@ def summary(old: Tally, new: Tally) -> list[str]:
     return lines
 
 
-def _write_source(path: Path, size: int) -> None:
-    block = 1 << 20
-    with path.open("wb") as out:
-        for _ in range(size // block):
-            out.write(os.urandom(block))
-        out.write(os.urandom(size % block))
-
-
 def run(trees: tuple[Path, Path], pairs: int, size: int, get: bool) -> list[str]:
     tallies = (Tally("old"), Tally("new"))
     sources = tuple(str(source_dir(tree)) for tree in trees)
     with tempfile.TemporaryDirectory(prefix="coffre-side-by-side-") as tmp:
         work = Path(tmp)
         source = work / "source.bin"
-        _write_source(source, size)
+        random_file(source, size)
         done = 0
         for half in range(2):
             # Half 0: old on server A, new on B; half 1 the other way round.
