@@ -6,13 +6,14 @@ The disk is a real tmpfs of a few MiB (tests/small_disk.py), filled with a file.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
 from coffre.client.api import Api
 from coffre.client.inprocess import InProcessTransport
@@ -39,13 +40,23 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 
 
+@contextlib.contextmanager
+def _alice_on(settings: Settings, make_account: MakeAccount, **changes: Any) -> Iterator[Account]:
+    """An account on an app of its own, made with these settings changed."""
+    app = create_app(replace(settings, **changes))
+    api = Api(BASE, transport=InProcessTransport(app), retry_for=0)
+    try:
+        yield make_account(api=api)
+    finally:
+        api.close()
+        app.state.ctx.db.dispose()
+
+
 def test_a_range_that_fills_the_blob_disk_is_a_507_and_keeps_nothing(
     settings: Settings, disk: Path, make_account: MakeAccount
 ) -> None:
     blobs = disk / "blobs"
-    app = create_app(replace(settings, blobs=str(blobs)))
-    try:
-        alice: Account = make_account(api=Api(BASE, transport=InProcessTransport(app), retry_for=0))
+    with _alice_on(settings, make_account, blobs=str(blobs)) as alice:
         state = alice.start(8 * CHUNK_SIZE, chunk_size=CHUNK_SIZE)
         chunks = [os.urandom(n) for n in chunk_lengths(state)]
         alice.api.put_chunks(state.id, 0, b"".join(chunks[:4]))
@@ -67,17 +78,13 @@ def test_a_range_that_fills_the_blob_disk_is_a_507_and_keeps_nothing(
         record = alice.api.commit_upload(state.id, m.CommitRequest(envelope=sealed()))
         assert record.version is not None
         assert alice.api.get_chunks(record.version.id, 0, 8) == b"".join(chunks)
-    finally:
-        app.state.ctx.db.dispose()
 
 
 def test_a_chunk_alone_that_fills_the_blob_disk_is_a_507(
     settings: Settings, disk: Path, make_account: MakeAccount
 ) -> None:
     blobs = disk / "blobs"
-    app = create_app(replace(settings, blobs=str(blobs)))
-    try:
-        alice: Account = make_account(api=Api(BASE, transport=InProcessTransport(app), retry_for=0))
+    with _alice_on(settings, make_account, blobs=str(blobs)) as alice:
         state = alice.start(2 * CHUNK_SIZE, chunk_size=CHUNK_SIZE)
         chunks = [os.urandom(n) for n in chunk_lengths(state)]
         alice.api.put_chunk(state.id, 0, chunks[0])
@@ -92,17 +99,13 @@ def test_a_chunk_alone_that_fills_the_blob_disk_is_a_507(
         filler.unlink()
         alice.api.put_chunk(state.id, 1, chunks[1])
         assert alice.api.upload_state(state.id).received == [0, 1]
-    finally:
-        app.state.ctx.db.dispose()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_full_disk_under_sqlite_is_a_507_and_loses_nothing(
     settings: Settings, disk: Path, make_account: MakeAccount
 ) -> None:
-    app: FastAPI = create_app(replace(settings, data_dir=disk / "data"))
-    try:
-        alice: Account = make_account(api=Api(BASE, transport=InProcessTransport(app), retry_for=0))
+    with _alice_on(settings, make_account, data_dir=disk / "data") as alice:
         folders = [alice.mkdir() for _ in range(3)]
         listed = alice.api.children(alice.root_id)
 
@@ -125,5 +128,3 @@ def test_a_full_disk_under_sqlite_is_a_507_and_loses_nothing(
             *(f.id for f in folders),
             again.id,
         }
-    finally:
-        app.state.ctx.db.dispose()
