@@ -37,10 +37,12 @@ def test_serve_refuses_a_bad_setting_in_one_line(
     assert not (tmp_path / "data").exists()
 
 
-def _serve(env: dict[str, str], data: Path) -> subprocess.CompletedProcess[bytes]:
+def _serve(
+    env: dict[str, str], data: Path, port: int | None = None
+) -> subprocess.CompletedProcess[bytes]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("COFFRE_")}
     return subprocess.run(
-        [COFFRE, "serve", "--data", str(data), "--port", str(free_port())],
+        [COFFRE, "serve", "--data", str(data), "--port", str(port or free_port())],
         env={**clean, **env},
         capture_output=True,
         timeout=60,
@@ -76,14 +78,7 @@ def test_serve_on_a_port_already_taken_exits_8_and_says_why(tmp_path: Path) -> N
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("COFFRE_")}
-        result = subprocess.run(
-            [COFFRE, "serve", "--data", str(tmp_path / "data"), "--port", str(port)],
-            env=clean,
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
+        result = _serve({}, tmp_path / "data", port)
     assert result.returncode == 8
     err = result.stderr.decode()
     assert "address already in use" in err and "Traceback" not in err
