@@ -64,12 +64,14 @@ _UVICORN_STARTUP_FAILURE = 3
 def _run(app: FastAPI, settings: Settings, access_log: bool) -> None:
     import uvicorn
 
+    from coffre.server.http_protocol import CoffreHttpProtocol
+
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=CoffreHttpProtocol,  # type: ignore[arg-type]  # uvicorn only calls the class
         access_log=access_log,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
