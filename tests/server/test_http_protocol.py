@@ -133,6 +133,18 @@ def test_a_chunked_body_arrives_whole(port: int) -> None:
         _expect(_answer(stream), "/chunked", b"".join(pieces))
 
 
+def test_pieces_parsed_from_one_read_are_joined_in_order(port: int) -> None:
+    """A hundred chunks of a chunked body in one write: the parser hands them on one after
+    another before the application can take any, so each is joined onto the ones before."""
+    pieces = [bytes([n]) * (n + 1) for n in range(100)]
+    wire = _head("/joined", None) + b"".join(
+        f"{len(piece):x}\r\n".encode() + piece + b"\r\n" for piece in pieces
+    )
+    with socket.create_connection(("127.0.0.1", port)) as sock, sock.makefile("rb") as stream:
+        sock.sendall(wire + b"0\r\n\r\n")
+        _expect(_answer(stream), "/joined", b"".join(pieces))
+
+
 def test_many_connections_at_once_keep_their_own_bytes(port: int) -> None:
     """Every connection's reads land in the loop's one buffer in turn: interleaved sends of
     different bytes must never mix."""
