@@ -189,3 +189,27 @@ def test_coffre_serve_runs_uvicorn_with_this_protocol(monkeypatch: pytest.Monkey
     serve_command._run(_digest_app, settings, access_log=False)  # type: ignore[arg-type]
     assert seen["http"] is CoffreHttpProtocol
     assert seen["loop"] == "uvloop"
+
+
+def test_pieces_waiting_for_the_application_are_joined_onto_a_bytearray() -> None:
+    """Joining bytes to bytes would copy all that came before at every piece: a read of
+    tiny chunks would cost the square of its length."""
+    from coffre.server.http_protocol import _HttpToolsProtocol
+
+    protocol = object.__new__(_HttpToolsProtocol)  # the parts on_body uses, and no others
+    paused: list[bool] = []
+    protocol.parser = SimpleNamespace(should_upgrade=lambda: False)  # type: ignore[assignment]
+    protocol.flow = SimpleNamespace(pause_reading=lambda: paused.append(True))  # type: ignore[assignment]
+    protocol.cycle = SimpleNamespace(  # type: ignore[assignment]
+        body=bytearray(), response_complete=False, message_event=SimpleNamespace(set=lambda: None)
+    )
+    first = b"a" * 10
+    protocol.on_body(first)
+    assert protocol.cycle.body is first  # handed on as it is, if nothing else comes first
+    for n in range(1, 1000):
+        protocol.on_body(bytes([n % 256]))
+        assert type(protocol.cycle.body) is bytearray
+    assert bytes(protocol.cycle.body) == first + bytes(n % 256 for n in range(1, 1000))
+    assert not paused
+    protocol.on_body(b"x" * 70_000)
+    assert paused  # past uvicorn's high-water mark, reading pauses

@@ -17,7 +17,7 @@ docs/performance.md). Here:
 - a piece of body that arrives while the request holds none is kept as the parser made
   it, and reaches the application as that same object (uvicorn's ``bytes()`` of a
   ``bytes`` is the object itself); pieces that arrive before the application takes the
-  first are joined by uvicorn as before.
+  first are joined onto a ``bytearray`` by uvicorn, as before.
 
 What is left is the parser's copy of each piece. Nothing else about the protocol changes:
 the parser, keep-alive, pipelining, flow control and every answer are uvicorn's.
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from typing import Any
+from typing import Any, cast
 
 from uvicorn.config import Config
 from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
@@ -61,6 +61,12 @@ class _HttpToolsProtocol(HttpToolsProtocol):
     def on_body(self, body: bytes) -> None:
         cycle = self.cycle
         if cycle.body or cycle.response_complete or self.parser.should_upgrade():
+            held = cast(bytes | bytearray, cycle.body)  # bytes, where set below
+            if held and isinstance(held, bytes):
+                # Appended to from here on: onto a bytearray, as uvicorn's own, since
+                # joining bytes to bytes copies all that came before at every piece (one
+                # read can hold thousands of pieces of a chunked body).
+                cycle.body = bytearray(held)
             super().on_body(body)  # joined onto what is waiting; or dropped, as uvicorn does
             return
         # uvicorn's type says bytearray: it only appends to it, and makes bytes of it.
