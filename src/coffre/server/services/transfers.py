@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
@@ -197,9 +197,19 @@ def _owned_upload(db: Session, who: Principal, upload_id: str, *, lock: bool = F
         )
     else:
         upload = db.get(t.Upload, upload_id)
-    if upload is None or (upload.uploader_id or upload.owner_id) != who.user_id:
-        raise NotFound("upload_not_found", "no such upload (it may have expired or been committed)")
+    if upload is None or not _sent_by(who, upload.owner_id, upload.uploader_id):
+        raise _no_such_upload()
     return upload
+
+
+def _sent_by(who: Principal, owner_id: str, uploader_id: str | None) -> bool:
+    """Whether an upload is the caller's to send chunks to: whoever started it (into their
+    own tree or a folder shared with them), or its owner where that was not recorded."""
+    return (uploader_id or owner_id) == who.user_id
+
+
+def _no_such_upload() -> NotFound:
+    return NotFound("upload_not_found", "no such upload (it may have expired or been committed)")
 
 
 def state(ctx: Context, who: Principal, upload_id: str) -> m.UploadState:
@@ -227,17 +237,38 @@ class ChunkTarget:
             raise BadRequest("bad_chunk_index", f"chunk index must be 0..{self.chunk_count - 1}")
 
 
+_U = t.Upload
+_TARGET = select(
+    _U.owner_id,
+    _U.uploader_id,
+    _U.content_id,
+    _U.chunk_size,
+    _U.chunk_count,
+    _U.size,
+    _U.updated_at,
+).where(_U.id == bindparam("upload_id"))
+_ALIVE = select(
+    or_(
+        exists().where(_U.id == bindparam("upload_id")),
+        exists().where(t.Content.id == bindparam("content_id")),
+    )
+)
+
+
 def chunk_target(ctx: Context, who: Principal, upload_id: str) -> ChunkTarget:
-    with ctx.db.read() as db:
-        u = _owned_upload(db, who, upload_id)
-        return ChunkTarget(
-            u.id,
-            u.content_id,
-            u.chunk_size,
-            u.chunk_count,
-            u.size,
-            stale=now() - u.updated_at > min(_TOUCH_EVERY, ctx.settings.upload_expiry / 4),
-        )
+    """The caller's upload, as its chunk requests need it: one Core statement (no ORM
+    objects), as each range of an upload runs it."""
+    u = ctx.db.first(_TARGET, {"upload_id": upload_id})
+    if u is None or not _sent_by(who, u.owner_id, u.uploader_id):
+        raise _no_such_upload()
+    return ChunkTarget(
+        upload_id,
+        u.content_id,
+        u.chunk_size,
+        u.chunk_count,
+        u.size,
+        stale=now() - u.updated_at > min(_TOUCH_EVERY, ctx.settings.upload_expiry / 4),
+    )
 
 
 def _check_length(target: ChunkTarget, index: int, pieces: Sequence[Buffer]) -> None:
@@ -277,8 +308,8 @@ def upload_alive(ctx: Context, target: ChunkTarget) -> bool:
             db.execute(
                 update(t.Upload).where(t.Upload.id == target.upload_id).values(updated_at=now())
             )
-    with ctx.db.read() as db:
-        return bool(db.get(t.Upload, target.upload_id) or db.get(t.Content, target.content_id))
+    row = ctx.db.first(_ALIVE, {"upload_id": target.upload_id, "content_id": target.content_id})
+    return bool(row and row[0])
 
 
 def chunks_orphaned(ctx: Context, target: ChunkTarget, indexes: list[int]) -> NoReturn:
