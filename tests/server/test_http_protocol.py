@@ -17,14 +17,16 @@ from typing import Any
 import pytest
 import uvicorn
 
-from coffre.server.http_protocol import READ_BYTES, CoffreHttpProtocol
+from coffre.server.http_protocol import HEAD_READ_BYTES, READ_BYTES, CoffreHttpProtocol
 
 
 class _Counting(CoffreHttpProtocol):
     reads = 0
+    read_sizes: list[int] = []  # noqa: RUF012 - the tests' record, shared on purpose
 
     def buffer_updated(self, nbytes: int) -> None:
         type(self).reads += 1
+        type(self).read_sizes.append(nbytes)
         super().buffer_updated(nbytes)
 
 
@@ -121,6 +123,23 @@ def test_pipelined_requests_in_one_write_are_answered_in_order(port: int) -> Non
         sock.sendall(wire)
         for n, body in enumerate(bodies):
             _expect(_answer(stream), f"/p{n}", body)
+
+
+def test_reads_are_small_while_no_body_is_arriving(port: int) -> None:
+    """Every request a read holds is parsed, and waits for its answer, before reading
+    pauses: many small pipelined requests are taken 64 KiB at a time, a body 1 MiB."""
+    requests = 3_000
+    wire = b"".join(_head(f"/h{n}", 0) for n in range(requests))  # about 130 KB
+    with socket.create_connection(("127.0.0.1", port)) as sock, sock.makefile("rb") as stream:
+        _Counting.read_sizes.clear()
+        sock.sendall(wire)
+        for n in range(requests):
+            _expect(_answer(stream), f"/h{n}", b"")
+        assert max(_Counting.read_sizes) <= HEAD_READ_BYTES
+        body = os.urandom(8 << 20)
+        sock.sendall(_head("/big", len(body)) + body)
+        _expect(_answer(stream), "/big", body)
+        assert max(_Counting.read_sizes) > HEAD_READ_BYTES
 
 
 def test_a_chunked_body_arrives_whole(port: int) -> None:

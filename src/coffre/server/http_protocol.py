@@ -10,10 +10,11 @@ were a seventh of the server's CPU for one (``memmove``, in ``perf``; see
 docs/performance.md). Here:
 
 - reads go into one buffer of the event loop's, reused for every read of every
-  connection (``asyncio.BufferedProtocol``; uvloop honours it only in a protocol that is
-  not also an ``asyncio.Protocol``, so uvicorn's protocol is wrapped, not extended): the
-  parser copies out of it all that it hands on (the URL, the headers, the pieces of
-  body), and the buffer is filled again only after the parser has returned;
+  connection, up to 1 MiB at a time while a body is arriving and 64 KiB otherwise
+  (``asyncio.BufferedProtocol``; uvloop honours it only in a protocol that is not also
+  an ``asyncio.Protocol``, so uvicorn's protocol is wrapped, not extended): the parser
+  copies out of it all that it hands on (the URL, the headers, the pieces of body), and
+  the buffer is filled again only after the parser has returned;
 - a piece of body that arrives while the request holds none is kept as the parser made
   it, and reaches the application as that same object (uvicorn's ``bytes()`` of a
   ``bytes`` is the object itself); pieces that arrive before the application takes the
@@ -34,11 +35,17 @@ from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+HEAD_READ_BYTES = 64 * 1024
+"""The most one read takes from a connection while no request body is arriving: requests'
+heads, and requests without a body. A read is parsed whole before reading pauses, and each
+pipelined request it holds costs its memory until answered: no more of them at once than
+with uvicorn's own protocol (whose reads are up to 256 KiB)."""
 READ_BYTES = 1024 * 1024
-"""The most one read takes from a connection (uvloop reads at most 256 KiB into a buffer of
-its own for a plain protocol). 1 GiB uploads side by side: 1 MiB against 256 KiB, 475
-against 454 MB/s (6 of 8 pairs) with 0.19 s less of the server's CPU a GiB; 4 MiB against
-1 MiB, no difference (docs/performance-history.md, "Request bodies without copies")."""
+"""The most one read takes from a connection while a request body is arriving (uvloop reads
+at most 256 KiB into a buffer of its own for a plain protocol). 1 GiB uploads side by
+side: 1 MiB against 256 KiB, 475 against 454 MB/s (6 of 8 pairs) with 0.19 s less of the
+server's CPU a GiB; 4 MiB against 1 MiB, no difference (docs/performance-history.md,
+"Request bodies without copies")."""
 
 _buffers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, memoryview] = (
     weakref.WeakKeyDictionary()
@@ -92,6 +99,7 @@ class CoffreHttpProtocol(asyncio.BufferedProtocol):
             config=config, server_state=server_state, app_state=app_state, _loop=_loop
         )
         self._buffer = _loop_buffer(self.http.loop)
+        self._head_buffer = self._buffer[:HEAD_READ_BYTES]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.http.connection_made(transport)  # type: ignore[arg-type]
@@ -109,8 +117,12 @@ class CoffreHttpProtocol(asyncio.BufferedProtocol):
         self.http.resume_writing()
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return self._buffer
+        cycle = self.http.cycle  # the newest request; None before the first
+        if cycle is not None and cycle.more_body and not cycle.response_complete:
+            return self._buffer  # its body is arriving
+        return self._head_buffer
 
     def buffer_updated(self, nbytes: int) -> None:
-        # httptools parses any buffer; uvicorn's type says bytes.
+        # httptools parses any buffer; uvicorn's type says bytes. Both buffers start at
+        # the same place.
         self.http.data_received(self._buffer[:nbytes])  # type: ignore[arg-type]
