@@ -44,12 +44,17 @@ class Tally:
     put: list[float] = field(default_factory=list)
     put_cpu: list[float] = field(default_factory=list)
     get: list[float] = field(default_factory=list)
+    get_cpu: list[float] = field(default_factory=list)
     by_half: dict[int, list[float]] = field(default_factory=dict)
 
     def add_put(self, half: int, mbs: float, cpu_per_gib: float) -> None:
         self.put.append(mbs)
         self.put_cpu.append(cpu_per_gib)
         self.by_half.setdefault(half, []).append(mbs)
+
+    def add_get(self, mbs: float, cpu_per_gib: float) -> None:
+        self.get.append(mbs)
+        self.get_cpu.append(cpu_per_gib)
 
 
 def source_dir(tree: Path) -> Path:
@@ -88,6 +93,10 @@ def summary(old: Tally, new: Tally) -> list[str]:
         lines.append(
             f"get, median MB/s: {old.name} {median(old.get):.1f}, {new.name} {median(new.get):.1f};"
             f" {new.name} faster in {wins(old.get, new.get)} of {len(new.get)} pairs"
+        )
+        lines.append(
+            f"server CPU a GiB, get: {old.name} {median(old.get_cpu):.2f} s,"
+            f" {new.name} {median(new.get_cpu):.2f} s"
         )
     return lines
 
@@ -130,8 +139,10 @@ def run(trees: tuple[Path, Path], pairs: int, size: int, get: bool) -> list[str]
                             back = work / "back.bin"
                             got = cli.run("get", "-q", f"/f{i}", str(back))
                             back.unlink()
-                            tally.get.append(size / got.seconds / 1e6)
-                            note += f", get {tally.get[-1]:6.1f}"
+                            tally.add_get(
+                                size / got.seconds / 1e6, got.server_cpu * (1 << 30) / size
+                            )
+                            note += f", get {tally.get[-1]:6.1f} (server {got.server_cpu:.2f} s)"
                         line.append(note)
                         if shutil.disk_usage(work).free < ROOM_PAIRS * 2 * size:
                             cli.remove(f"/f{i}")

@@ -25,6 +25,11 @@ def test_the_summary_gives_each_half_on_its_own() -> None:
     assert lines[0].endswith("new faster in 1 of 2 pairs")
     assert "half 1 (new on server B): 100.0 against 150.0 MB/s, 1 of 1" in lines[2]
     assert "half 2 (new on server A): 100.0 against 90.0 MB/s, 0 of 1" in lines[3]
+    old.add_get(300.0, 1.25)
+    new.add_get(330.0, 1.0)
+    lines = summary(old, new)
+    assert lines[-2].endswith("new faster in 1 of 1 pairs")
+    assert lines[-1] == "server CPU a GiB, get: old 1.25 s, new 1.00 s"
 
 
 def test_a_tree_is_its_root_or_its_src(tmp_path: Path) -> None:
@@ -40,4 +45,6 @@ def test_two_servers_of_the_same_tree_side_by_side(capsys: pytest.CaptureFixture
     assert out[0].startswith("pair 1: old ") and " | new " in out[0] and ", get " in out[0]
     assert out[1].startswith("pair 2: new ")  # the other goes first
     assert any(line.startswith("  half 2 (new on server A)") for line in out)
-    assert out[-1].startswith("get, median MB/s: old ")
+    assert out[-2].startswith("get, median MB/s: old ")
+    assert out[-1].startswith("server CPU a GiB, get: old ")
+    assert "(server " in out[0].split(", get ")[1]
