@@ -128,6 +128,10 @@ CASES: dict[str, tuple[Callable[[World], tuple[str, str, object]], tuple[int, ..
         lambda w: ("GET", f"/v1/versions/{_version_id(w)}/chunks/0", None),
         (OK, NF, NF, OK, OK, OK, ANON),
     ),
+    "read a range of chunks": (
+        lambda w: ("GET", f"/v1/versions/{_version_id(w)}/chunks?first=0&count=1", None),
+        (OK, NF, NF, OK, OK, OK, ANON),
+    ),
     "read small chunks": (
         lambda w: ("POST", "/v1/versions/small", {"versions": [_version_id(w)]}),
         (OK, NF, NF, OK, OK, OK, ANON),

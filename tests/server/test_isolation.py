@@ -139,6 +139,9 @@ def test_versions_of_others_are_invisible(alice: Account, bob: Account, alices: 
     assert alices.file.version is not None
     for version in (alices.old_version, alices.file.version.id):
         _same_as_for_unknown(bob, "GET", lambda i: f"/v1/versions/{i}/chunks/0", version)
+        _same_as_for_unknown(
+            bob, "GET", lambda i: f"/v1/versions/{i}/chunks?first=0&count=1", version
+        )
         _same_as_for_unknown(bob, "DELETE", lambda i: f"/v1/versions/{i}", version)
     assert len(alice.api.versions(alices.file.id)) == 2
 
