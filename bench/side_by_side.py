@@ -1,8 +1,9 @@
-"""Two versions of the server, side by side: which one moves a large file faster.
+"""Two versions of Coffre, side by side: which one moves a large file faster.
 
 A diagnostic, not one of ``python -m bench``'s benchmarks. Two ``coffre serve`` processes
 run at once, each with the code of its own source tree (``PYTHONPATH``), and the same
-``coffre put`` (and, with ``--get``, ``coffre get``) of one file goes to each in turn,
+``coffre put`` (and, with ``--get``, ``coffre get``) of one file, run with the same
+version's code, goes to each in turn,
 alternating which goes first, so that load from elsewhere on the machine falls on both
 alike. Halfway, both servers are replaced and the two versions change places: two servers
 side by side have differed by more than a change under test, in either direction, from
@@ -12,8 +13,10 @@ version must win on both to have won.
     python -m bench.side_by_side OLD_TREE NEW_TREE [--pairs 8] [--mib 1024] [--get]
 
 Each tree is a checkout's root (with ``src/coffre``) or its ``src``; the ``coffre`` command
-line is this checkout's for both. Uploads are kept until the end unless the disk runs
-short (then collected, as ``big`` does); everything goes with the temporary folder.
+is this checkout's entry point, importing each version's package. Uploads are kept until
+the end unless the disk runs short (then collected, as ``big`` does); everything goes with
+the temporary folder. For a change to the command's download alone,
+:mod:`bench.command_side_by_side` takes the two servers out of the comparison.
 """
 
 from __future__ import annotations
@@ -124,6 +127,8 @@ def run(trees: tuple[Path, Path], pairs: int, size: int, get: bool) -> list[str]
                     Cli(srv, folder / "home", f"{label}@example.org")
                     for srv, folder, label in ((a, folders[0], "a"), (b, folders[1], "b"))
                 ]
+                for slot, cli in enumerate(clis):  # each version's command too
+                    cli.env["PYTHONPATH"] = sources[versions[slot]]
                 for cli in clis:
                     cli.signup()
                 for i in range(count):

@@ -35,6 +35,30 @@ def small_disk(where: Path, size: int = 8 << 20) -> Iterator[Path]:
         subprocess.run(["umount", "--lazy", str(where)], capture_output=True, check=False)
 
 
+@contextlib.contextmanager
+def small_ext4(where: Path, size: int = 16 << 20) -> Iterator[Path]:
+    """An ext4 file system of ``size`` bytes, in an image file beside ``where``, mounted at
+    ``where`` through a loop device, unmounted after: for what ext4 does and a tmpfs does
+    not (a failed ``fallocate`` keeps what it allocated)."""
+    image = where.with_name(where.name + ".img")
+    where.mkdir(parents=True, exist_ok=True)
+    with image.open("wb") as out:
+        out.truncate(size)
+    made = subprocess.run(
+        ["mkfs.ext4", "-q", "-F", str(image)], capture_output=True, text=True, check=False
+    )
+    need(None if made.returncode == 0 else f"cannot make an ext4: {made.stderr.strip()}")
+    mounted = subprocess.run(
+        ["mount", "-o", "loop", str(image), str(where)], capture_output=True, text=True, check=False
+    )
+    need(None if mounted.returncode == 0 else f"cannot mount an ext4: {mounted.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], capture_output=True, check=False)
+        image.unlink(missing_ok=True)
+
+
 def free_bytes(path: Path) -> int:
     stat = os.statvfs(path)
     return stat.f_bavail * stat.f_frsize

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import sys
@@ -12,6 +13,7 @@ import pytest
 from coffre import uncached
 from coffre.server.blobs import LocalBlobStore, chunk_key
 from tests.pagecache import cached, refuse_direct_opens
+from tests.small_disk import free_bytes, small_disk, small_ext4
 
 needs_direct = pytest.mark.skipif(not uncached.available(), reason="no O_DIRECT here")
 
@@ -85,3 +87,68 @@ def test_a_blob_read_does_not_bring_it_into_the_page_cache(tmp_path: Path) -> No
     assert not cached(path)
     path.read_bytes()  # the check itself sees a cached file as cached
     assert cached(path)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fallocate is Linux's")
+def test_reserve_allocates_whole_blocks_before_any_write(tmp_path: Path) -> None:
+    """Every block a download's direct writes will fill is allocated before the first one,
+    the last (padded) chunk's included: writes into allocated blocks overlap on ext4."""
+    path = tmp_path / "file"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        size = 3 * uncached.ALIGN + 10
+        os.ftruncate(fd, size)
+        assert os.fstat(fd).st_blocks == 0  # a hole
+        uncached.reserve(fd, size)
+        st = os.fstat(fd)
+        assert st.st_blocks * 512 >= uncached.round_up(size)
+        assert st.st_size == uncached.round_up(size)
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == bytes(uncached.round_up(size))  # reads as zeros
+
+
+@pytest.mark.parametrize("kind", ["tmpfs", "ext4"])
+def test_reserve_beyond_the_free_space_fails_at_once_and_keeps_nothing(
+    tmp_path: Path, kind: str
+) -> None:
+    """On a real disk too small for the file: ENOSPC before anything is written, and what
+    was allocated before the disk ran out is given back (ext4 keeps it otherwise)."""
+    mount = (
+        small_disk(tmp_path / "small", 4 << 20)
+        if kind == "tmpfs"
+        else small_ext4(tmp_path / "small")
+    )
+    with mount as disk:
+        before = free_bytes(disk)
+        fd = os.open(disk / "file", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            with pytest.raises(OSError, match="No space left") as raised:
+                uncached.reserve(fd, before + (8 << 20))
+            assert raised.value.errno == errno.ENOSPC
+            st = os.fstat(fd)
+            assert (st.st_size, st.st_blocks) == (0, 0)
+        finally:
+            os.close(fd)
+        assert free_bytes(disk) == before
+
+
+def test_reserve_leaves_a_file_system_that_cannot_allocate_ahead_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where fallocate is refused (EOPNOTSUPP), nothing is written: the file is allocated
+    as it is written, not filled with zeros first (as posix_fallocate would)."""
+    import ctypes
+
+    def refused(fd: int, mode: int, offset: int, length: int) -> int:
+        ctypes.set_errno(errno.EOPNOTSUPP)
+        return -1
+
+    monkeypatch.setattr(uncached, "_fallocate", lambda: refused)
+    path = tmp_path / "file"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        uncached.reserve(fd, 1 << 20)
+        assert os.fstat(fd).st_size == 0
+    finally:
+        os.close(fd)

@@ -19,10 +19,14 @@ reads or writes the ordinary way.
 
 from __future__ import annotations
 
+import ctypes
 import errno
+import functools
 import mmap
 import os
 import threading
+from collections.abc import Callable
+from typing import cast
 
 _O_DIRECT: int = getattr(os, "O_DIRECT", 0)
 ALIGN = 4096
@@ -84,6 +88,42 @@ def buffered_writes(fd: int) -> None:
     import fcntl
 
     fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_O_DIRECT)
+
+
+def reserve(fd: int, size: int) -> None:
+    """Allocate the blocks of a file about to be written directly (and empty so far), up to
+    ``size`` rounded up to a whole block, before any is written. On ext4 a direct write
+    into a hole holds the file's lock until the disk has the bytes, so writers at different
+    offsets go one at a time; into blocks already allocated they go at once.
+
+    Linux's ``fallocate`` itself, not ``posix_fallocate``, which on a file system that
+    cannot allocate ahead writes into every block instead: there the file is left to be
+    allocated as it is written. Where there is not room for all of it, ``OSError``
+    (``ENOSPC``) now, before anything is fetched, and the file is cut to nothing: ext4
+    keeps what a failed ``fallocate`` allocated before it ran out."""
+    allocate = _fallocate()
+    if allocate is None or size <= 0:
+        return
+    if allocate(fd, 0, 0, round_up(size)) == 0:
+        return
+    error = ctypes.get_errno()
+    if error in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+        return
+    os.ftruncate(fd, 0)
+    raise OSError(error, os.strerror(error))
+
+
+@functools.cache
+def _fallocate() -> Callable[[int, int, int, int], int] | None:
+    """libc's ``fallocate(fd, mode, offset, length)`` with 64-bit offsets, where there is one."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        function = getattr(libc, "fallocate64", None) or libc.fallocate
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    function.restype = ctypes.c_int
+    return cast(Callable[[int, int, int, int], int], function)
 
 
 def write_at(fd: int, view: memoryview, offset: int) -> None:

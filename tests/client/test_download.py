@@ -382,6 +382,33 @@ def test_a_download_is_written_around_the_page_cache(user: User, tmp_path: Path,
     assert dest.read_bytes() == data
 
 
+@pytest.mark.skipif(not uncached.available(), reason="no O_DIRECT here")
+def test_a_direct_download_allocates_the_whole_file_before_any_write(
+    user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every block is allocated before the workers write (ext4 lets direct writes into
+    allocated blocks overlap, and serialises those into a hole); then the file is cut to
+    its size."""
+    events: list[str] = []
+    real_reserve, real_write = uncached.reserve, uncached.write_at
+
+    def reserve(fd: int, size: int) -> None:
+        events.append(f"reserve {size}")
+        real_reserve(fd, size)
+        assert os.fstat(fd).st_blocks * 512 >= uncached.round_up(size)
+
+    def write_at(fd: int, view: memoryview, offset: int) -> None:
+        events.append("write")
+        real_write(fd, view, offset)
+
+    monkeypatch.setattr(uncached, "reserve", reserve)
+    monkeypatch.setattr(uncached, "write_at", write_at)
+    data = os.urandom(5 * CHUNK + 9)
+    dest = _download(user, tmp_path, data)
+    assert dest.read_bytes() == data and dest.stat().st_size == len(data)
+    assert events[0] == f"reserve {len(data)}" and events[1:] == ["write"] * 6
+
+
 def test_a_file_system_refusing_direct_writes_is_written_the_ordinary_way(
     user: User, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -290,6 +290,7 @@ class Downloader:
             if chunk_size % uncached.ALIGN or not uncached.direct_writes(fd):
                 self._run(record, info, place, None)
                 return
+            uncached.reserve(fd, info.size)  # the workers' writes then overlap on the disk
             self._run(record, info, _DirectPlace(fd, chunk_size, place), None, aligned=True)
             os.ftruncate(fd, info.size)  # the last chunk went out padded to a whole block
 
