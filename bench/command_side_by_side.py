@@ -11,7 +11,6 @@ of it runs with each tree's code in turn (``PYTHONPATH``), alternating which goe
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from bench.coffre_runner import Cli, server
 from bench.data import random_file
-from bench.side_by_side import source_dir, wins
+from bench.side_by_side import source_dir, tree_pair_parser, wins
 
 
 def run(trees: tuple[Path, Path], pairs: int, size: int) -> list[str]:
@@ -58,13 +57,7 @@ def run(trees: tuple[Path, Path], pairs: int, size: int) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.command_side_by_side", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("old", type=Path, help="the tree of the version before")
-    parser.add_argument("new", type=Path, help="the tree of the version after")
-    parser.add_argument("--pairs", type=int, default=10, help="pairs of downloads (default 10)")
-    parser.add_argument("--mib", type=int, default=1024, help="file size in MiB (default 1024)")
+    parser = tree_pair_parser("bench.command_side_by_side", __doc__ or "", 10, "downloads")
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.mib < 1:
         parser.error("--pairs and --mib must be at least 1")

@@ -157,14 +157,23 @@ def run(trees: tuple[Path, Path], pairs: int, size: int, get: bool) -> list[str]
     return summary(*tallies)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def tree_pair_parser(module: str, doc: str, pairs: int, what: str) -> argparse.ArgumentParser:
+    """The arguments every side-by-side tool takes: the two trees, how many pairs of
+    ``what`` (``pairs`` by default), and the file's size."""
     parser = argparse.ArgumentParser(
-        prog="python -m bench.side_by_side", description=__doc__.split("\n\n")[0]
+        prog=f"python -m {module}", description=doc.partition("\n\n")[0]
     )
     parser.add_argument("old", type=Path, help="the tree of the version before")
     parser.add_argument("new", type=Path, help="the tree of the version after")
-    parser.add_argument("--pairs", type=int, default=8, help="pairs of uploads (default 8)")
+    parser.add_argument(
+        "--pairs", type=int, default=pairs, help=f"pairs of {what} (default {pairs})"
+    )
     parser.add_argument("--mib", type=int, default=1024, help="file size in MiB (default 1024)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = tree_pair_parser("bench.side_by_side", __doc__ or "", 8, "uploads")
     parser.add_argument("--get", action="store_true", help="download each upload back too")
     args = parser.parse_args(argv)
     if args.pairs < 2 or args.mib < 1:
