@@ -152,3 +152,33 @@ def test_reserve_leaves_a_file_system_that_cannot_allocate_ahead_alone(
         assert os.fstat(fd).st_size == 0
     finally:
         os.close(fd)
+
+
+def test_reserve_tries_again_when_a_signal_interrupts_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signal during fallocate (EINTR) is not an error: the call is made again, as
+    Python's own system calls are, and the file is allocated."""
+    import ctypes
+
+    real = uncached._fallocate()
+    if real is None:
+        pytest.skip("no fallocate here")
+    calls: list[int] = []
+
+    def interrupted_once(fd: int, mode: int, offset: int, length: int) -> int:
+        calls.append(length)
+        if len(calls) == 1:
+            ctypes.set_errno(errno.EINTR)
+            return -1
+        return real(fd, mode, offset, length)
+
+    monkeypatch.setattr(uncached, "_fallocate", lambda: interrupted_once)
+    path = tmp_path / "file"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        uncached.reserve(fd, 1 << 20)
+        assert os.fstat(fd).st_size == 1 << 20
+    finally:
+        os.close(fd)
+    assert calls == [1 << 20, 1 << 20]

@@ -104,9 +104,12 @@ def reserve(fd: int, size: int) -> None:
     allocate = _fallocate()
     if allocate is None or size <= 0:
         return
-    if allocate(fd, 0, 0, round_up(size)) == 0:
-        return
-    error = ctypes.get_errno()
+    while True:
+        if allocate(fd, 0, 0, round_up(size)) == 0:
+            return
+        error = ctypes.get_errno()
+        if error != errno.EINTR:  # a signal: try again, as Python's own calls do (PEP 475)
+            break
     if error in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
         return
     os.ftruncate(fd, 0)
