@@ -19,6 +19,10 @@ system) for each:
 - ``cached`` (only with ``--cached``): as ``chunks`` but left in the page cache, to show
   what :mod:`coffre.server.blobs.local` drops its chunks from it for.
 
+Every chunk holds bytes of its own (1 GiB of ``os.urandom``, made once before the rounds):
+a store under a virtual disk may compress or deduplicate, and one chunk written 1,024
+times would measure that instead of the disk.
+
 Every round's folder stays until the last round has run: files deleted just before others
 are created make the new ones slower on ext4 without a journal (docs/performance-history.md,
 "The upload after a deletion"); a run started within minutes of deleting many files
@@ -36,7 +40,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -54,7 +58,8 @@ RANGE = 8
 RANGES_AT_ONCE = 4
 """The client's upload workers."""
 
-Way = Callable[[Path, bytes], None]
+Way = Callable[[Path, Sequence[bytes]], None]
+"""Stores chunk ``i`` of ``data`` as its ``i``-th, for ``i`` in ``range(CHUNKS)``."""
 
 
 def _ranges(store: Callable[[int], None], finish: Callable[[int], None]) -> None:
@@ -71,16 +76,16 @@ def _ranges(store: Callable[[int], None], finish: Callable[[int], None]) -> None
         list(ranges.map(one_range, range(0, CHUNKS, RANGE)))
 
 
-def chunks(folder: Path, data: bytes) -> None:
+def chunks(folder: Path, data: Sequence[bytes]) -> None:
     blobs = LocalBlobStore(folder)
     content_id = secrets.token_hex(16)
     _ranges(
-        lambda i: blobs.store(chunk_key(content_id, i), [data]),
+        lambda i: blobs.store(chunk_key(content_id, i), [data[i]]),
         lambda _first: blobs.sync(content_id),
     )
 
 
-def cached(folder: Path, data: bytes) -> None:
+def cached(folder: Path, data: Sequence[bytes]) -> None:
     content = folder / secrets.token_hex(16)
     content.mkdir()
 
@@ -88,7 +93,7 @@ def cached(folder: Path, data: bytes) -> None:
         tmp = content / f".{i}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            os.write(fd, data)
+            os.write(fd, data[i])
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -97,36 +102,36 @@ def cached(folder: Path, data: bytes) -> None:
     _ranges(store, lambda _first: fsync_folder(content))
 
 
-def ranges(folder: Path, data: bytes) -> None:
+def ranges(folder: Path, data: Sequence[bytes]) -> None:
     blobs = LocalBlobStore(folder)
     content_id = secrets.token_hex(16)
     writers = {
-        first: blobs.open_range(content_id, first, len(data)) for first in range(0, CHUNKS, RANGE)
+        first: blobs.open_range(content_id, first, CHUNK) for first in range(0, CHUNKS, RANGE)
     }
 
     def finish(first: int) -> None:
         writers[first].close(RANGE)
         blobs.sync(content_id)
 
-    _ranges(lambda i: writers[i - i % RANGE].write(i, [data]), finish)
+    _ranges(lambda i: writers[i - i % RANGE].write(i, [data[i]]), finish)
 
 
-def direct(folder: Path, data: bytes) -> None:
+def direct(folder: Path, data: Sequence[bytes]) -> None:
     content = folder / secrets.token_hex(16)
     content.mkdir()
     buffers = threading.local()
-    size = uncached.round_up(len(data))
+    size = uncached.round_up(CHUNK)
 
     def store(i: int) -> None:
         buffer = getattr(buffers, "buffer", None)
         if buffer is None:
             buffer = buffers.buffer = uncached.aligned(size)
-        buffer[: len(data)] = data  # the copy a server receiving the body would make
+        buffer[:CHUNK] = data[i]  # the copy a server receiving the body would make
         tmp = content / f".{i}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_DIRECT, 0o600)
         try:
             os.write(fd, memoryview(buffer)[:size])
-            os.ftruncate(fd, len(data))
+            os.ftruncate(fd, CHUNK)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -135,7 +140,7 @@ def direct(folder: Path, data: bytes) -> None:
     _ranges(store, lambda _first: fsync_folder(content))
 
 
-def measure(way: Way, folder: Path, data: bytes) -> tuple[float, float, float]:
+def measure(way: Way, folder: Path, data: Sequence[bytes]) -> tuple[float, float, float]:
     """MB/s, user and system CPU seconds of storing 1 GiB of chunks one way."""
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
@@ -143,7 +148,7 @@ def measure(way: Way, folder: Path, data: bytes) -> tuple[float, float, float]:
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_SELF)
     return (
-        CHUNKS * len(data) / elapsed / 1e6,
+        CHUNKS * CHUNK / elapsed / 1e6,
         after.ru_utime - before.ru_utime,
         after.ru_stime - before.ru_stime,
     )
@@ -162,7 +167,7 @@ def main() -> None:
         ways["cached"] = cached
     work = Path(args.folder) / f"store-cost-{secrets.token_hex(4)}"
     work.mkdir(parents=True)
-    data = os.urandom(CHUNK)
+    data = [os.urandom(CHUNK) for _ in range(CHUNKS)]
     try:
         for round_ in range(1, args.rounds + 1):
             for name, way in ways.items():
