@@ -20,6 +20,7 @@ from coffre.errors import Conflict, LocalError, NotFound, UsageError
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 WORKERS = 4
+"""Workers of a download (an upload's are :data:`coffre.client.upload.WORKERS`)."""
 GET_RANGES = 8
 """Ranges of a large file that coffre get fetches at once. The server reads chunks around
 the page cache, and a worker waits for its range, then decrypts and writes it, so more
@@ -81,7 +82,7 @@ def put(cli: CliContext, sources: tuple[Path, ...], remote: str, quiet: bool) ->
     plan = _plan_put(drive, list(sources), remote)
     total = sum(_local_size(p) for p in sources) if shows_progress(quiet) else 0
     with progress(total, "uploading", quiet=quiet) as advance:
-        uploader = Uploader(drive, workers=WORKERS, progress=advance)
+        uploader = Uploader(drive, progress=advance)
         for local, folder, name in plan:
             existing = drive.child(folder, name)
             if local.is_dir():

@@ -100,13 +100,23 @@ class SmallJob:
     existing: Entry | None
 
 
+WORKERS = 6
+"""Ranges of a large file an upload reads, hashes, encrypts and sends at once. Each waits
+in turn for the server to make its chunks durable and answer, so more ranges in flight
+overlap those waits: side by side (``python -m bench.side_by_side``, 1 GiB, an AMD EPYC),
+six against four did 480 against 445 MB/s (8 of 8 pairs) and 469 against 440 (8 of 10),
+with as much of the server's CPU a GiB; eight against six, 447 against 448 (2 of 8), with
+0.14 s more of it. Each costs a buffer of one range for its plaintext and one for its
+ciphertext (docs/performance-history.md, "Six upload workers")."""
+
+
 class Uploader:
     def __init__(
         self,
         drive: Drive,
         *,
         chunk_size: int = cs.DEFAULT_CHUNK_SIZE,
-        workers: int = 4,
+        workers: int = WORKERS,
         window: int | None = None,
         progress: Progress | None = None,
         range_bytes: int | None = None,
