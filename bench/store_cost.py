@@ -1,10 +1,10 @@
 """What storing an upload's chunks costs the server, in the layouts a blob folder can have.
 
 A diagnostic, not one of ``python -m bench``'s benchmarks: it writes 1 GiB of ciphertext
-chunks the way an upload's requests do (four ranges of eight 1 MiB chunks at once, each
-range's chunks written on threads at once and made durable before the range is done), in
-each of these ways, alternating, and prints the rate and the process's CPU (user and
-system) for each:
+chunks the way an upload's requests do (as many ranges of eight 1 MiB chunks at once as
+``coffre put`` sends, :data:`coffre.client.upload.WORKERS`; each range's chunks written
+on threads at once and made durable before the range is done), in each of these ways,
+alternating, and prints the rate and the process's CPU (user and system) for each:
 
 - ``ranges``: the server's own :class:`~coffre.server.blobs.local.LocalBlobStore`, a file a
   range (:meth:`~coffre.server.blobs.local.LocalBlobStore.open_range`): each chunk written
@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from coffre import uncached
+from coffre.client.upload import WORKERS
 from coffre.crypto import stream as cs
 from coffre.server.blobs.base import chunk_key
 from coffre.server.blobs.local import LocalBlobStore
@@ -55,8 +56,8 @@ CHUNK = cs.DEFAULT_CHUNK_SIZE + cs.TAG_SIZE
 CHUNKS = 1024
 RANGE = 8
 """Chunks a range (the client's 8 MiB ranges)."""
-RANGES_AT_ONCE = 4
-"""The client's upload workers."""
+RANGES_AT_ONCE = WORKERS
+"""The client's upload workers (four before commit ``6d15a8c``)."""
 
 Way = Callable[[Path, Sequence[bytes]], None]
 """Stores chunk ``i`` of ``data`` as its ``i``-th, for ``i`` in ``range(CHUNKS)``."""
