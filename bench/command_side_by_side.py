@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.coffre_runner import Cli, server
 from bench.data import random_file
-from bench.side_by_side import source_dir, tree_pair_parser, wins
+from bench.side_by_side import per_gib, source_dir, tree_pair_parser, wins
 
 
 def run(trees: tuple[Path, Path], pairs: int, size: int) -> list[str]:
@@ -42,7 +42,7 @@ def run(trees: tuple[Path, Path], pairs: int, size: int) -> list[str]:
                     got = cli.run("get", "-q", "/file", str(back))
                     back.unlink()
                     speeds[name].append(size / got.seconds / 1e6)
-                    cpu[name].append(got.client_cpu * (1 << 30) / size)
+                    cpu[name].append(per_gib(got.client_cpu, size))
                     line.append(
                         f"{name} {speeds[name][-1]:6.1f} MB/s (command {cpu[name][-1]:.2f} s)"
                     )

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.coffre_runner import Cli, server
+from bench.config import GIB
 from bench.data import random_file
 
 ROOM_PAIRS = 2
@@ -58,6 +59,11 @@ class Tally:
     def add_get(self, mbs: float, cpu_per_gib: float) -> None:
         self.get.append(mbs)
         self.get_cpu.append(cpu_per_gib)
+
+
+def per_gib(cpu_seconds: float, size: int) -> float:
+    """CPU seconds spent on ``size`` bytes, as seconds a GiB."""
+    return cpu_seconds * GIB / size
 
 
 def source_dir(tree: Path) -> Path:
@@ -138,15 +144,13 @@ def run(trees: tuple[Path, Path], pairs: int, size: int, get: bool) -> list[str]
                         cli, tally = clis[slot], tallies[versions[slot]]
                         put = cli.run("put", "-q", str(source), f"/f{i}")
                         mbs = size / put.seconds / 1e6
-                        tally.add_put(half, mbs, put.server_cpu * (1 << 30) / size)
+                        tally.add_put(half, mbs, per_gib(put.server_cpu, size))
                         note = f"{tally.name} {mbs:6.1f} MB/s (server {put.server_cpu:.2f} s)"
                         if get:
                             back = work / "back.bin"
                             got = cli.run("get", "-q", f"/f{i}", str(back))
                             back.unlink()
-                            tally.add_get(
-                                size / got.seconds / 1e6, got.server_cpu * (1 << 30) / size
-                            )
+                            tally.add_get(size / got.seconds / 1e6, per_gib(got.server_cpu, size))
                             note += f", get {tally.get[-1]:6.1f} (server {got.server_cpu:.2f} s)"
                         line.append(note)
                         if shutil.disk_usage(work).free < ROOM_PAIRS * 2 * size:
