@@ -18,17 +18,21 @@ from tests.scaleout import need
 PAGE = 4096
 
 
+def _run_or_skip(command: list[str], failure: str) -> None:
+    """Run ``command``; where it fails, skip the test (or fail it, see :func:`need`),
+    saying ``failure`` and what the command said."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    need(None if done.returncode == 0 else f"{failure}: {done.stderr.strip()}")
+
+
 @contextlib.contextmanager
 def small_disk(where: Path, size: int = 8 << 20) -> Iterator[Path]:
     """A tmpfs of ``size`` bytes mounted at ``where`` (made if need be), unmounted after."""
     where.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(
+    _run_or_skip(
         ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "coffre-test", str(where)],
-        capture_output=True,
-        text=True,
-        check=False,
+        "cannot mount a tmpfs",
     )
-    need(None if mounted.returncode == 0 else f"cannot mount a tmpfs: {mounted.stderr.strip()}")
     try:
         yield where
     finally:
@@ -44,14 +48,8 @@ def small_ext4(where: Path, size: int = 16 << 20) -> Iterator[Path]:
     where.mkdir(parents=True, exist_ok=True)
     with image.open("wb") as out:
         out.truncate(size)
-    made = subprocess.run(
-        ["mkfs.ext4", "-q", "-F", str(image)], capture_output=True, text=True, check=False
-    )
-    need(None if made.returncode == 0 else f"cannot make an ext4: {made.stderr.strip()}")
-    mounted = subprocess.run(
-        ["mount", "-o", "loop", str(image), str(where)], capture_output=True, text=True, check=False
-    )
-    need(None if mounted.returncode == 0 else f"cannot mount an ext4: {mounted.stderr.strip()}")
+    _run_or_skip(["mkfs.ext4", "-q", "-F", str(image)], "cannot make an ext4")
+    _run_or_skip(["mount", "-o", "loop", str(image), str(where)], "cannot mount an ext4")
     try:
         yield where
     finally:
