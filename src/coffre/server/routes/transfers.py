@@ -30,19 +30,23 @@ RANGE_CHUNKS = 64
 """At most this many chunks in one ranged GET."""
 URL_CHUNKS = 1000
 """At most this many presigned URLs in one answer."""
-WRITES_IN_FLIGHT = 4
-"""Chunks of a request written at once, at the least: each is fsynced before the answer,
-and a sync waits on the disk."""
-SPARE_WRITE_BYTES = 16 * 1024 * 1024
+WRITES_IN_FLIGHT = 1
+"""Chunks of a request written at once whatever other requests hold (each is fsynced
+before the answer, and a sync waits on the disk); beyond it, a request writes from the
+spare bytes every request shares (:data:`SPARE_WRITE_BYTES`). What many uploads' ranges
+hold at once is then bounded by the server, not by how many ranges the clients send:
+eight 1 GiB uploads at once, each sending six ranges, took the server to a peak of 355
+MiB with four a request and 16 MiB of spare, 277 MiB with one and 32 MiB, as fast
+(docs/performance-history.md, "One shared allowance for chunk writes")."""
+SPARE_WRITE_BYTES = 32 * 1024 * 1024
 """Beyond its first :data:`WRITES_IN_FLIGHT`, a request writes more of its chunks at once
-while the server's chunks written so, by every request, make no more than this: four
-ranges of eight 1 MiB chunks each write all eight at once; many uploads at once hold no
-more than this beyond what they held with four. 1 GiB uploads side by side, eight at once
-against four: medians 384 against 352 MB/s in six pairs, 370 against 353 in eight (no
-difference in two later sets, at a slower hour); the body of a range received in 25
-against 35 ms (docs/performance-history.md). Since an upload sends six ranges at once,
-this covers four of them; 24 MiB, to cover all six, was no faster (three sets, +0.0%,
-+6.3% and +1.5%, "Six upload workers")."""
+while the server's chunks written so, by every request, make no more than this: one
+upload's six ranges write up to 38 chunks at once (40 with four a request and 16 MiB);
+many uploads at once hold no more than this beyond a chunk a range. A single 1 GiB
+upload side by side, one a request and 32 MiB against four and 16: +2.6%, +1.5% and
++6.9% (three sets, 17 of 28 pairs). Before, eight chunks of a range at once against four:
+medians 384 against 352 MB/s in six pairs, 370 against 353 in eight; the body of a range
+received in 25 against 35 ms (docs/performance-history.md)."""
 READ_AHEAD = 4
 """Chunks of a ranged GET read at once, ahead of the one being sent: the reads of a
 range overlap one another on the disk, not only the sending. Eight 1 GiB downloads side
@@ -187,8 +191,8 @@ async def receive_chunks(
                     index += 1
                     pieces, filled = [], 0
                     want = target.expected(index) if index < target.chunk_count else 0
-                    # Room for the next chunk before any of it is read: a write of this
-                    # request's four to finish, or spare bytes.
+                    # Room for the next chunk before any of it is read: spare bytes, or
+                    # this request's own write to finish.
                     while len(writes) >= WRITES_IN_FLIGHT and not (want and SPARE.take(want)):
                         done, _ = await asyncio.wait(writes, return_when=asyncio.FIRST_COMPLETED)
                         written(done)
