@@ -10,7 +10,7 @@ import click
 
 from coffre.cli.context import CliContext, pass_cli, retry_for
 from coffre.cli.output import local_time, table
-from coffre.cli.transfer import GET_RANGES, WORKERS, download, plan_folder, quiet_option
+from coffre.cli.transfer import GET_RANGES, GET_WORKERS, download, plan_folder, quiet_option
 from coffre.client import links
 from coffre.client.api import Api
 from coffre.client.download import Downloader
@@ -153,7 +153,7 @@ def get(cli: CliContext, url: str, local: Path | None, password_stdin: bool, qui
     else:
         jobs = [(opened.root, dest)]
     download(
-        Downloader(opened.reader, workers=WORKERS, range_workers=GET_RANGES), jobs, quiet=quiet
+        Downloader(opened.reader, workers=GET_WORKERS, range_workers=GET_RANGES), jobs, quiet=quiet
     )
 
 

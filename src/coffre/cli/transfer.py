@@ -19,8 +19,10 @@ from coffre.crypto.nodes import check_name
 from coffre.errors import Conflict, LocalError, NotFound, UsageError
 
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-WORKERS = 4
-"""Workers of a download (an upload's are :data:`coffre.client.upload.WORKERS`)."""
+GET_WORKERS = 4
+"""Requests a download makes at once (``coffre get``, ``coffre cat``, a link's get): batches
+of small files, and a large file's ranges where :data:`GET_RANGES` is not given. An
+upload's ranges in flight are :data:`coffre.client.upload.WORKERS`."""
 GET_RANGES = 8
 """Ranges of a large file that coffre get fetches at once. The server reads chunks around
 the page cache, and a worker waits for its range, then decrypts and writes it, so more
@@ -172,7 +174,7 @@ def get(cli: CliContext, remotes: tuple[str, ...], local: Path, quiet: bool) -> 
             jobs += plan_folder(whole, whole.entries[entry.id], dest)
         else:
             jobs.append((entry, dest))
-    downloader = Downloader(cli.drive().api, workers=WORKERS, range_workers=GET_RANGES)
+    downloader = Downloader(cli.drive().api, workers=GET_WORKERS, range_workers=GET_RANGES)
     download(downloader, jobs, quiet=quiet)
 
 
@@ -228,7 +230,9 @@ def cat(cli: CliContext, path: str) -> None:
         raise NotFound("not_found", f"{path}: no content")
     out = sys.stdout.buffer
     try:
-        Downloader(drive.api, workers=WORKERS).to_binary(entry.record.version, entry.version, out)
+        Downloader(drive.api, workers=GET_WORKERS).to_binary(
+            entry.record.version, entry.version, out
+        )
         out.flush()
     except BrokenPipeError:
         raise  # the reader went away: not an error (coffre.cli.main)
