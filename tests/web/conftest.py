@@ -142,7 +142,7 @@ def new_web(browser: playwright_sync.Browser, server: Server, **options: object)
     page = context.new_page()
     web = Web(server, context, page)
     page.on("request", lambda r: web.requests.append(r.url))
-    page.on("console", lambda m: web.console.append(f"{m.type}: {m.text}"))
+    page.on("console", lambda m: web.console.append(f"{m.type}: {m.text} ({m.location['url']})"))
     page.set_default_timeout(20_000)
     return web
 

@@ -5,6 +5,7 @@ errors people must see (a tampered chunk, a full quota)."""
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
 import os
 import zipfile
@@ -160,6 +161,34 @@ def test_folders_move_copy_versions_zip(
         assert z.read("photos/a.txt") == b"first file\n"
         assert z.read("photos/2026/b.bin") == data(1536 * 1024, 7)
         assert "photos/2026/" in z.namelist()
+
+
+def test_a_menu_acts_on_the_latest_version_before_the_list_is_drawn_again(
+    web: Web, tmp_path: Path, cli_for: Callable[[str], Cli]
+) -> None:
+    """The list is drawn again a moment after the drive changes; a menu opened in between
+    must not show or download the version that was current when the row was drawn."""
+    page = web.page
+    email = web.signup()
+    web.files()
+    first = tmp_path / "report.txt"
+    first.write_text("version one\n")
+    page.set_input_files("#upload-files", str(first))
+    web.row("report.txt").wait_for()
+    # Time stops in the page: the redraw, 50 ms after a change, never comes.
+    page.clock.install()
+    page.clock.pause_at(datetime.datetime.now() + datetime.timedelta(hours=1))
+    second = tmp_path / "second.txt"
+    second.write_text("version two, longer\n")
+    cli_for(email).run("put", str(second), "report.txt")
+    # The drive reads the tree again (and has version 2); the rows drawn before stay.
+    page.evaluate("async () => (await import('/web/app/main.js')).app.drive.load()")
+    web.action("report.txt", "Versions…")
+    dialog = page.get_by_role("dialog", name="Versions of report.txt")
+    dialog.get_by_text("2 (current)").wait_for()
+    dialog.get_by_role("button", name="Close").first.click()
+    got = download(web, lambda: web.action("report.txt", "Download"), tmp_path / "got.txt")
+    assert got == b"version two, longer\n"
 
 
 def test_rubbish_bin(web: Web, tmp_path: Path) -> None:

@@ -176,20 +176,25 @@ function versionName(name, number) {
   return dot > 0 ? `${name.slice(0, dot)} (version ${number})${name.slice(dot)}` : `${name} (version ${number})`;
 }
 
-function actions(entry, open) {
-  const file = !entry.isFolder;
+function actions(shown, open) {
   const { canWrite, canRemove, own } = view;
-  return () => [
-    { label: file ? (previewKind(entry.version.mediaType, entry.name) ? "Preview" : "Open") : "Open", action: open },
-    { label: file ? "Download" : "Download as zip", action: () => (file ? downloadFile(entry) : downloadFolder(entry)) },
-    own ? { label: "Get a link…", action: () => createLinkDialog(entry) } : null,
-    own && !file ? { label: "Share with a contact…", action: () => shareDialog(entry) } : null,
-    canWrite ? { label: "Rename…", action: () => rename(entry) } : null,
-    canWrite ? { label: "Move to…", action: async () => moveTo(entry, await folderPicker(`Move ${entry.name} to…`, "Move here", entry)) } : null,
-    canWrite ? { label: "Copy to…", action: () => copyTo(entry) } : null,
-    file ? { label: "Versions…", action: () => showVersions(entry) } : null,
-    canRemove ? { label: "Move to rubbish bin", action: () => trash(entry), danger: true } : null,
-  ];
+  // The menu acts on the drive's latest entry, not the one drawn: a redraw comes a moment
+  // after a change, and a new version must not be downloaded or listed as the old one.
+  return () => {
+    const entry = view.drive.get(shown.id) || shown;
+    const file = !entry.isFolder;
+    return [
+      { label: file ? (previewKind(entry.version.mediaType, entry.name) ? "Preview" : "Open") : "Open", action: open },
+      { label: file ? "Download" : "Download as zip", action: () => (file ? downloadFile(entry) : downloadFolder(entry)) },
+      own ? { label: "Get a link…", action: () => createLinkDialog(entry) } : null,
+      own && !file ? { label: "Share with a contact…", action: () => shareDialog(entry) } : null,
+      canWrite ? { label: "Rename…", action: () => rename(entry) } : null,
+      canWrite ? { label: "Move to…", action: async () => moveTo(entry, await folderPicker(`Move ${entry.name} to…`, "Move here", entry)) } : null,
+      canWrite ? { label: "Copy to…", action: () => copyTo(entry) } : null,
+      file ? { label: "Versions…", action: () => showVersions(entry) } : null,
+      canRemove ? { label: "Move to rubbish bin", action: () => trash(entry), danger: true } : null,
+    ];
+  };
 }
 
 // -- uploads ------------------------------------------------------------------------------------
@@ -350,7 +355,8 @@ function breadcrumbs(folder) {
     })));
 }
 
-function openEntry(entry) {
+function openEntry(shown) {
+  const entry = view.drive.get(shown.id) || shown; // the latest, as in actions()
   if (entry.isFolder) app.navigate(href(entry));
   else if (previewKind(entry.version.mediaType, entry.name)) openPreview(entry, { api: view.drive.api, download: () => downloadFile(entry) });
   else downloadFile(entry);
