@@ -176,12 +176,16 @@ function versionName(name, number) {
   return dot > 0 ? `${name.slice(0, dot)} (version ${number})${name.slice(dot)}` : `${name} (version ${number})`;
 }
 
+/** The drive's latest entry for one drawn in the list: the list is drawn again a moment
+ * after a change, and a new version must not be downloaded or listed as the old one. */
+function latest(shown) {
+  return view.drive.get(shown.id) || shown;
+}
+
 function actions(shown, open) {
   const { canWrite, canRemove, own } = view;
-  // The menu acts on the drive's latest entry, not the one drawn: a redraw comes a moment
-  // after a change, and a new version must not be downloaded or listed as the old one.
   return () => {
-    const entry = view.drive.get(shown.id) || shown;
+    const entry = latest(shown);
     const file = !entry.isFolder;
     return [
       { label: file ? (previewKind(entry.version.mediaType, entry.name) ? "Preview" : "Open") : "Open", action: open },
@@ -356,7 +360,7 @@ function breadcrumbs(folder) {
 }
 
 function openEntry(shown) {
-  const entry = view.drive.get(shown.id) || shown; // the latest, as in actions()
+  const entry = latest(shown);
   if (entry.isFolder) app.navigate(href(entry));
   else if (previewKind(entry.version.mediaType, entry.name)) openPreview(entry, { api: view.drive.api, download: () => downloadFile(entry) });
   else downloadFile(entry);
